@@ -1,0 +1,35 @@
+"""Files that ship with the package: default templates and sample posts.
+
+In a wheel they sit inside the package (see ``force-include`` in pyproject.toml);
+in a source checkout, editable install included, they are the repository's own
+top-level folders, so there is exactly one copy of each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent.parent
+
+
+def _locate(in_wheel: str, in_checkout: str) -> Path:
+    for candidate in (_PACKAGE / in_wheel, _CHECKOUT / in_checkout):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"bundled folder {in_checkout!r} is missing from the installation")
+
+
+def default_templates() -> Path:
+    """The default MJML/Jinja templates that ``init`` copies into a workspace."""
+    return _locate("templates", "templates")
+
+
+def sample_posts() -> Path:
+    """Sample posts used by ``newsletter demo`` (the repository's ``posts/``)."""
+    return _locate("sample/posts", "posts")
+
+
+def data_file(name: str) -> Path:
+    """A data file kept inside the package itself (``newsletter/data``)."""
+    return _PACKAGE / "data" / name

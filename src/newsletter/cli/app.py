@@ -1,0 +1,96 @@
+"""The root command: global options, the single error path, and the stage commands."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from newsletter import __version__
+from newsletter.cli import workspace_cmds
+from newsletter.cli.state import error_line, state
+from newsletter.errors import NewsletterError
+
+
+class NewsletterGroup(TyperGroup):
+    """Every command runs through here, so every command fails the same way."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as error:
+            error_line(str(error))
+            raise typer.Exit(1) from None
+        except Exception as error:
+            if _is_click_control_flow(error):
+                raise
+            if state(ctx).verbose:
+                traceback.print_exc()
+            error_line(
+                f"unexpected {type(error).__name__}: {error}. This is a bug in newsletter; "
+                "run the command again with --verbose and report the output"
+            )
+            raise typer.Exit(1) from None
+
+
+def _is_click_control_flow(error: Exception) -> bool:
+    # Exit, Abort and usage errors are how Click ends a command on purpose.
+    module = type(error).__module__
+    return module.startswith(("typer", "click"))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsletter {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=NewsletterGroup,
+    name="newsletter",
+    help=(
+        "Turn the posts on your website into an email newsletter and send it to your members.\n\n"
+        "Example: newsletter gather, then newsletter render 2026-11, then newsletter send 2026-11"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Use this workspace instead of the nearest newsletter.toml upward.",
+            envvar="NEWSLETTER_WORKSPACE",
+            file_okay=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show details, and tracebacks of bugs.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    current = state(ctx)
+    current.workspace_option = workspace
+    current.verbose = verbose
+
+
+workspace_cmds.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,360 @@
+"""newsletter.toml, read into typed, validated settings.
+
+Every mistake becomes one SettingsError line naming the file, the table, the key and
+what is expected. Unknown keys are errors too: a typo must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from newsletter.errors import SettingsError
+
+SETTINGS_FILE = "newsletter.toml"
+
+T = TypeVar("T")
+
+
+class Security(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+class SourceType(StrEnum):
+    FEED = "feed"
+    FOLDER = "folder"
+
+
+class Locale(StrEnum):
+    DE = "de"
+    EN = "en"
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """At most ``count`` messages in any ``seconds``-long window."""
+
+    count: int
+    seconds: float
+
+    def __str__(self) -> str:
+        unit = {1.0: "s", 60.0: "min", 3600.0: "h"}[self.seconds]
+        return f"{self.count}/{unit}"
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    name: str
+    locale: Locale
+    site_url: str
+    sender: str
+    reply_to: str | None
+    envelope_from: str | None
+    postal_address: str
+    impressum_url: str
+    privacy_url: str
+    responsible: str
+    web_url: str
+    web_remote: bool
+    default_list: str
+    unsubscribe_mailto: str | None
+    archive: bool
+    logo_url: str | None
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    type: SourceType
+    url: str | None
+    path: Path | None
+    name: str | None
+
+    @property
+    def label(self) -> str:
+        """How messages and tables name this source."""
+        return self.name or self.url or str(self.path)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security
+    username: str | None
+    password_env: str | None
+    rate: tuple[RateWindow, ...]
+    concurrency: int
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    file: Path
+    newsletter: NewsletterSettings
+    sources: tuple[SourceSettings, ...]
+    smtp: SmtpSettings | None
+    database_path: Path
+
+    def require_smtp(self) -> SmtpSettings:
+        if self.smtp is None:
+            raise SettingsError(
+                f"{self.file}: there is no [smtp] table",
+                'add one with host, port and security (see "newsletter init" for an example)',
+            )
+        return self.smtp
+
+
+_RATE_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
+_RATE_WINDOW = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|min|h)\s*$")
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def parse_rate(text: str) -> tuple[RateWindow, ...]:
+    """Parse ``"30/min, 500/h"`` into windows; raise ValueError when malformed."""
+    windows = []
+    for part in text.split(","):
+        match = _RATE_WINDOW.match(part)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError(part.strip())
+        windows.append(RateWindow(int(match.group(1)), _RATE_UNITS[match.group(2)]))
+    return tuple(windows)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Table:
+    """One TOML table being read: tracks which keys were used so leftovers are errors."""
+
+    def __init__(self, file: Path, label: str, data: Any) -> None:
+        self.file = file
+        self.label = label
+        if not isinstance(data, dict):
+            raise self.error(f"expected a table, got {_describe(data)}")
+        self.data: dict[str, Any] = data
+        self.used: set[str] = set()
+
+    def error(self, text: str, key: str | None = None) -> SettingsError:
+        where = f"{self.label} {key}" if key else self.label
+        return SettingsError(f"{self.file}: {where}: {text}")
+
+    def _get(self, key: str, kind: type[T], expected: str, default: T | None) -> T | None:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        # bool is an int in Python; a port of `true` must still be an error.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.error(f"expected {expected}, got {_describe(value)}", key)
+        return value
+
+    def required(self, key: str, kind: type[T], expected: str) -> T:
+        value = self._get(key, kind, expected, None)
+        if value is None:
+            raise self.error(f'missing required key "{key}" ({expected})')
+        return value
+
+    def optional(self, key: str, kind: type[T], expected: str, default: T) -> T:
+        value = self._get(key, kind, expected, default)
+        assert value is not None
+        return value
+
+    def maybe(self, key: str, kind: type[T], expected: str) -> T | None:
+        return self._get(key, kind, expected, None)
+
+    def check(self, key: str, value: T, valid: Callable[[T], bool], expected: str) -> T:
+        if not valid(value):
+            raise self.error(f"expected {expected}, got {_describe(value)}", key)
+        return value
+
+    def finish(self) -> None:
+        for key in self.data:
+            if key not in self.used:
+                close = difflib.get_close_matches(key, sorted(self.used), n=1)
+                hint = f'; did you mean "{close[0]}"?' if close else ""
+                raise self.error(f'unknown key "{key}"{hint}')
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_address(value: str) -> bool:
+    address = parseaddr(value)[1]
+    return "@" in address and "\n" not in value and "\r" not in value
+
+
+def _newsletter(table: _Table) -> NewsletterSettings:
+    url = "an absolute http(s) address"
+    text = "a text"
+
+    def web(key: str) -> str:
+        return table.check(key, table.required(key, str, url), _is_web_url, url)
+
+    def address(key: str, required: bool) -> str | None:
+        expected = "an e-mail address"
+        value = table.required(key, str, expected) if required else table.maybe(key, str, expected)
+        if value is None:
+            return None
+        return table.check(key, value, _is_address, 'an e-mail address like "kv@example.org"')
+
+    locale = table.optional("locale", str, '"de" or "en"', "de")
+    settings = NewsletterSettings(
+        name=table.required("name", str, text),
+        locale=Locale(table.check("locale", locale, lambda v: v in set(Locale), '"de" or "en"')),
+        site_url=web("site_url"),
+        sender=address("from", required=True) or "",
+        reply_to=address("reply_to", required=False),
+        envelope_from=address("envelope_from", required=False),
+        postal_address=table.required("postal_address", str, "the postal address (Impressum)"),
+        impressum_url=web("impressum_url"),
+        privacy_url=web("privacy_url"),
+        responsible=table.required("responsible", str, "the person responsible (V.i.S.d.P.)"),
+        web_url=web("web_url").rstrip("/"),
+        web_remote=table.optional("web_remote", bool, "true or false", False),
+        default_list=table.optional("default_list", str, "a list name", "mitglieder"),
+        unsubscribe_mailto=address("unsubscribe_mailto", required=False),
+        archive=table.optional("archive", bool, "true or false", False),
+        logo_url=table.maybe("logo_url", str, url),
+    )
+    if settings.logo_url is not None:
+        table.check("logo_url", settings.logo_url, _is_web_url, url)
+    table.finish()
+    return settings
+
+
+def _source(table: _Table, root: Path) -> SourceSettings:
+    kinds = " or ".join(f'"{kind}"' for kind in SourceType)
+    kind = table.required("type", str, kinds)
+    table.check("type", kind, lambda v: v in set(SourceType), kinds)
+    url = table.maybe("url", str, "an http(s) address")
+    path = table.maybe("path", str, "a path relative to the workspace")
+    name = table.maybe("name", str, "a text")
+    table.finish()
+    if url is not None:
+        table.check("url", url, _is_web_url, "an absolute http(s) address")
+    if SourceType(kind) is SourceType.FEED and (url is None) == (path is None):
+        raise table.error('a feed needs exactly one of "url" or "path"')
+    if SourceType(kind) is SourceType.FOLDER and (path is None or url is not None):
+        raise table.error('a folder source needs "path" (and no "url")')
+    return SourceSettings(
+        type=SourceType(kind),
+        url=url,
+        path=(root / path) if path is not None else None,
+        name=name,
+    )
+
+
+def _smtp(table: _Table) -> SmtpSettings:
+    if "password" in table.data:
+        raise table.error(
+            "never write the password into this file; set password_env to the name of an "
+            "environment variable (or store it in the system keyring)",
+            "password",
+        )
+    host = table.required("host", str, "a host name")
+    security = table.optional("security", str, '"starttls", "tls" or "none"', "starttls")
+    table.check("security", security, lambda v: v in set(Security), '"starttls", "tls" or "none"')
+    if Security(security) is Security.NONE and not is_loopback(host):
+        raise table.error(
+            f'"none" (no encryption) is only allowed for a server on this machine, not "{host}"; '
+            'use "starttls" or "tls"',
+            "security",
+        )
+    default_port = 465 if Security(security) is Security.TLS else 587
+    port = table.optional("port", int, "a port number from 1 to 65535", default_port)
+    table.check("port", port, lambda v: 0 < v < 65536, "a port number from 1 to 65535")
+    rate_text = table.optional("rate", str, 'a rate like "300/h"', "300/h")
+    try:
+        rate = parse_rate(rate_text)
+    except ValueError:
+        raise table.error(
+            f'expected a rate like "300/h" or "30/min, 500/h" (per s, min or h), got "{rate_text}"',
+            "rate",
+        ) from None
+    concurrency = table.optional("concurrency", int, "a whole number from 1 to 32", 1)
+    table.check("concurrency", concurrency, lambda v: 1 <= v <= 32, "a whole number from 1 to 32")
+    timeout = table.optional("timeout", int, "seconds, a whole number from 1 to 600", 60)
+    table.check("timeout", timeout, lambda v: 1 <= v <= 600, "seconds, a whole number from 1 to 600")
+    settings = SmtpSettings(
+        host=host,
+        port=port,
+        security=Security(security),
+        username=table.maybe("username", str, "a user name"),
+        password_env=table.maybe("password_env", str, "the name of an environment variable"),
+        rate=rate,
+        concurrency=concurrency,
+        timeout=float(timeout),
+    )
+    table.finish()
+    return settings
+
+
+def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
+    if not isinstance(raw, list):
+        raise SettingsError(f"{file}: sources: expected [[sources]] tables, got {_describe(raw)}")
+    for number, entry in enumerate(raw, start=1):
+        yield _source(_Table(file, f"[[sources]] #{number}", entry), root)
+
+
+def parse_settings(file: Path, text: str) -> Settings:
+    """Validate the text of a newsletter.toml; ``file`` locates errors and relative paths."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{file}: not valid TOML: {error}") from None
+    root = file.parent
+    top = _Table(file, "newsletter.toml", data)
+    newsletter = _newsletter(_Table(file, "[newsletter]", top.required("newsletter", dict, "a table")))
+    sources = tuple(_sources(file, top.optional("sources", list, "[[sources]] tables", []), root))
+    smtp_data = top.maybe("smtp", dict, "a table")
+    smtp = _smtp(_Table(file, "[smtp]", smtp_data)) if smtp_data is not None else None
+    database = _Table(file, "[database]", top.optional("database", dict, "a table", {}))
+    db_path = root / database.optional("path", str, "a path relative to the workspace", "newsletter.db")
+    database.finish()
+    top.finish()
+    return Settings(file=file, newsletter=newsletter, sources=sources, smtp=smtp, database_path=db_path)
+
+
+def load_settings(file: Path) -> Settings:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"{file}: file not found") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{file}: not UTF-8 text; save it as UTF-8") from None
+    return parse_settings(file, text)
