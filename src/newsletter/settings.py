@@ -12,8 +12,8 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from email.utils import parseaddr
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -309,7 +309,9 @@ def _smtp(table: _Table) -> SmtpSettings:
     concurrency = table.optional("concurrency", int, "a whole number from 1 to 32", 1)
     table.check("concurrency", concurrency, lambda v: 1 <= v <= 32, "a whole number from 1 to 32")
     timeout = table.optional("timeout", int, "seconds, a whole number from 1 to 600", 60)
-    table.check("timeout", timeout, lambda v: 1 <= v <= 600, "seconds, a whole number from 1 to 600")
+    table.check(
+        "timeout", timeout, lambda v: 1 <= v <= 600, "seconds, a whole number from 1 to 600"
+    )
     settings = SmtpSettings(
         host=host,
         port=port,
@@ -339,15 +341,21 @@ def parse_settings(file: Path, text: str) -> Settings:
         raise SettingsError(f"{file}: not valid TOML: {error}") from None
     root = file.parent
     top = _Table(file, "newsletter.toml", data)
-    newsletter = _newsletter(_Table(file, "[newsletter]", top.required("newsletter", dict, "a table")))
+    newsletter = _newsletter(
+        _Table(file, "[newsletter]", top.required("newsletter", dict, "a table"))
+    )
     sources = tuple(_sources(file, top.optional("sources", list, "[[sources]] tables", []), root))
     smtp_data = top.maybe("smtp", dict, "a table")
     smtp = _smtp(_Table(file, "[smtp]", smtp_data)) if smtp_data is not None else None
     database = _Table(file, "[database]", top.optional("database", dict, "a table", {}))
-    db_path = root / database.optional("path", str, "a path relative to the workspace", "newsletter.db")
+    db_path = root / database.optional(
+        "path", str, "a path relative to the workspace", "newsletter.db"
+    )
     database.finish()
     top.finish()
-    return Settings(file=file, newsletter=newsletter, sources=sources, smtp=smtp, database_path=db_path)
+    return Settings(
+        file=file, newsletter=newsletter, sources=sources, smtp=smtp, database_path=db_path
+    )
 
 
 def load_settings(file: Path) -> Settings:

@@ -1,0 +1,215 @@
+"""An issue: ``issues/<slug>/issue.md`` (YAML front matter + Markdown editorial).
+
+issue.md is what office staff edit, so reading it forgives nothing silently but
+explains everything: each problem names the file, the post and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsletter.errors import IssueError
+from newsletter.files import write_text_atomic
+from newsletter.post import Image, Post
+from newsletter.workspace import Workspace
+
+ISSUE_FILE = "issue.md"
+BUILD_DIR = "build"
+# Written by the first real send; gather refuses to touch a sent issue and skips its posts.
+SENT_MARK = "sent.json"
+_FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Issue:
+    slug: str
+    subject: str
+    preheader: str
+    date: datetime
+    list_name: str | None
+    posts: tuple[Post, ...]
+    editorial: str
+
+
+@dataclass(frozen=True)
+class SentMark:
+    started_at: datetime
+    build_hash: str
+
+
+def issue_folder(workspace: Workspace, name: str) -> Path:
+    """The folder of ISSUE given as a slug (``2024-10``) or a folder (``issues/2024-10``)."""
+    candidates = [Path(name), workspace.issues_dir / name]
+    for folder in candidates:
+        if (folder / ISSUE_FILE).is_file():
+            return folder.resolve()
+    known = sorted(p.parent.name for p in workspace.issues_dir.glob(f"*/{ISSUE_FILE}"))
+    hint = (
+        f"existing issues: {', '.join(known)}" if known else 'create one with "newsletter gather"'
+    )
+    raise IssueError(
+        f'no issue "{name}" (looked for {workspace.issues_dir / name / ISSUE_FILE})', hint
+    )
+
+
+def read_sent_mark(folder: Path) -> SentMark | None:
+    path = folder / SENT_MARK
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SentMark(datetime.fromisoformat(data["started_at"]), str(data["build_hash"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise IssueError(f"{path}: damaged sent mark ({error}); restore it from a backup") from None
+
+
+def write_sent_mark(folder: Path, mark: SentMark) -> None:
+    data = {"started_at": mark.started_at.isoformat(), "build_hash": mark.build_hash}
+    write_text_atomic(folder / SENT_MARK, json.dumps(data, indent=2) + "\n")
+
+
+class _Fields:
+    """Typed access to one mapping of the front matter, with errors that point at it."""
+
+    def __init__(self, path: Path, where: str, data: Any) -> None:
+        self.path, self.where = path, where
+        if not isinstance(data, dict):
+            raise self.error("expected a mapping of fields")
+        self.data: dict[str, Any] = data
+
+    def error(self, text: str, key: str | None = None) -> IssueError:
+        parts = [str(self.path), self.where, key, text]
+        return IssueError(": ".join(p for p in parts if p))
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            raise self.error("missing", key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise self.error("expected a text", key)
+        return value
+
+    def date(self, key: str, required: bool) -> datetime | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.error("missing", key)
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                value = None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise self.error('expected a date with time zone like "2024-10-01T09:00:00+02:00"', key)
+        return value
+
+
+def _post(fields: _Fields) -> Post:
+    image = None
+    if fields.data.get("image"):
+        img = _Fields(fields.path, f"{fields.where} image", fields.data["image"])
+        image = Image(url=img.text("url"), alt=img.text("alt", ""), caption=img.text("caption", ""))
+    categories = fields.data.get("categories") or []
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise fields.error("expected a list of texts", "categories")
+    return Post(
+        id=fields.text("id"),
+        title=fields.text("title"),
+        url=fields.text("url", ""),
+        date=fields.date("date", required=False),
+        summary=fields.text("summary", ""),
+        image=image,
+        categories=tuple(categories),
+        source=fields.text("source", ""),
+    )
+
+
+def parse_issue(path: Path, slug: str, text: str) -> Issue:
+    lines = text.lstrip("\ufeff").splitlines()
+    try:
+        end = lines.index(_FENCE, 1) if lines and lines[0].strip() == _FENCE else -1
+    except ValueError:
+        end = -1
+    if end < 0:
+        raise IssueError(
+            f"{path}: the front matter must start and end with a line of three dashes (---)"
+        )
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 2}" if mark is not None else ""
+        raise IssueError(
+            f"{path}: front matter is not valid YAML{line}: {getattr(error, 'problem', error)}"
+        ) from None
+    top = _Fields(path, "", data)
+    raw_posts = data.get("posts") or []
+    if not isinstance(raw_posts, list):
+        raise top.error("expected a list of posts", "posts")
+    posts = tuple(_post(_Fields(path, f"posts #{n}", p)) for n, p in enumerate(raw_posts, start=1))
+    date = top.date("date", required=True)
+    assert date is not None
+    list_name = data.get("list")
+    if list_name is not None and not isinstance(list_name, str):
+        raise top.error("expected a list name", "list")
+    return Issue(
+        slug=slug,
+        subject=top.text("subject"),
+        preheader=top.text("preheader", ""),
+        date=date,
+        list_name=list_name or None,
+        posts=posts,
+        editorial="\n".join(lines[end + 1 :]).strip("\n"),
+    )
+
+
+def load_issue(folder: Path) -> Issue:
+    path = folder / ISSUE_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise IssueError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise IssueError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    return parse_issue(path, folder.name, text)
+
+
+def _post_data(post: Post) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": post.id, "title": post.title, "url": post.url}
+    if post.date is not None:
+        data["date"] = post.date.isoformat()
+    data["summary"] = post.summary
+    if post.image is not None:
+        image = {"url": post.image.url, "alt": post.image.alt, "caption": post.image.caption}
+        data["image"] = {k: v for k, v in image.items() if v}
+    if post.categories:
+        data["categories"] = list(post.categories)
+    if post.source:
+        data["source"] = post.source
+    return data
+
+
+def format_issue(issue: Issue) -> str:
+    data: dict[str, Any] = {
+        "subject": issue.subject,
+        "preheader": issue.preheader,
+        "date": issue.date.isoformat(),
+    }
+    if issue.list_name:
+        data["list"] = issue.list_name
+    data["posts"] = [_post_data(post) for post in issue.posts]
+    front = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return f"{_FENCE}\n{front}{_FENCE}\n\n{issue.editorial.strip()}\n"
+
+
+def save_issue(folder: Path, issue: Issue) -> None:
+    write_text_atomic(folder / ISSUE_FILE, format_issue(issue))
