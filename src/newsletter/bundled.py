@@ -1,8 +1,8 @@
-"""Files that ship with the package: default templates and sample posts.
+"""Files that ship with the package: default templates, sample posts and settings.
 
 In a wheel they sit inside the package (see ``force-include`` in pyproject.toml);
 in a source checkout, editable install included, they are the repository's own
-top-level folders, so there is exactly one copy of each.
+top-level files, so there is exactly one copy of each.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ _CHECKOUT = _PACKAGE.parent.parent
 
 def _locate(in_wheel: str, in_checkout: str) -> Path:
     for candidate in (_PACKAGE / in_wheel, _CHECKOUT / in_checkout):
-        if candidate.is_dir():
+        if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"bundled folder {in_checkout!r} is missing from the installation")
+    raise FileNotFoundError(f"{in_checkout!r} is missing from this installation; reinstall newsletter")
 
 
 def default_templates() -> Path:
@@ -28,6 +28,11 @@ def default_templates() -> Path:
 def sample_posts() -> Path:
     """Sample posts used by ``newsletter demo`` (the repository's ``posts/``)."""
     return _locate("sample/posts", "posts")
+
+
+def sample_settings() -> Path:
+    """The sample workspace's settings (the repository's ``newsletter.toml``)."""
+    return _locate("sample/newsletter.toml", "newsletter.toml")
 
 
 def data_file(name: str) -> Path:

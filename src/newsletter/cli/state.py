@@ -12,8 +12,8 @@ from newsletter.workspace import Workspace, find_workspace
 
 # Results go to stdout (so they pipe), everything else to stderr.
 # soft_wrap: long lines (paths, error messages) stay one line instead of breaking mid-word.
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass

@@ -30,5 +30,29 @@ def init(
     )
 
 
+def demo(
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Put the demo's workspace and received mail in this (new or empty) folder."),
+    ] = None,
+) -> None:
+    """Run the whole pipeline on sample posts and members, sending only to a local server.
+
+    Nothing leaves this machine: the messages go to an SMTP server on 127.0.0.1 that the
+    demo starts and stops itself, and end up as .eml files you can open.
+
+    Example: newsletter demo --keep demo-output
+    """
+    import tempfile
+
+    from newsletter.demo import run_demo
+
+    folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="newsletter-demo-"))
+    result = run_demo(folder, lambda text: out.print(f"• {text}", markup=False))
+    out.print(f"Received {result.messages} messages in {result.received_dir}", markup=False)
+    out.print(f"Workspace: {result.workspace.root}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
+    app.command()(demo)

@@ -1,0 +1,168 @@
+"""newsletter.toml: every mistake is one line naming the file, the key and what is expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import SettingsError
+from newsletter.settings import RateWindow, Security, SourceType, load_settings, parse_rate
+
+VALID = """\
+[newsletter]
+name = "Grüne Musterstadt"
+site_url = "https://www.example.org"
+from = "Grüne Musterstadt <newsletter@example.org>"
+postal_address = "Musterstraße 1, 12345 Musterstadt"
+impressum_url = "https://www.example.org/impressum"
+privacy_url = "https://www.example.org/datenschutz"
+responsible = "Erika Beispiel"
+web_url = "https://newsletter.example.org/"
+
+[[sources]]
+type = "feed"
+url = "https://www.example.org/rss.xml"
+
+[[sources]]
+type = "folder"
+path = "posts"
+
+[smtp]
+host = "smtp.example.org"
+username = "newsletter@example.org"
+password_env = "NEWSLETTER_SMTP_PASSWORD"
+rate = "30/min, 500/h"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newsletter.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message.removeprefix(f"{path}: ")
+
+
+def test_valid_settings_are_typed_with_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID))
+    assert settings.newsletter.locale == "de"
+    assert settings.newsletter.web_url == "https://newsletter.example.org"
+    assert settings.newsletter.default_list == "mitglieder"
+    assert settings.newsletter.archive is False
+    assert [s.type for s in settings.sources] == [SourceType.FEED, SourceType.FOLDER]
+    assert settings.sources[1].path == tmp_path / "posts"
+    smtp = settings.require_smtp()
+    assert (smtp.port, smtp.security, smtp.concurrency) == (587, Security.STARTTLS, 1)
+    assert smtp.rate == (RateWindow(30, 60.0), RateWindow(500, 3600.0))
+    assert settings.database_path == tmp_path / "newsletter.db"
+
+
+def test_tls_defaults_to_port_465(tmp_path: Path) -> None:
+    text = VALID.replace('host = "smtp.example.org"', 'host = "smtp.example.org"\nsecurity = "tls"')
+    assert load_settings(write(tmp_path, text)).require_smtp().port == 465
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('postal_address = "Musterstraße 1, 12345 Musterstadt"\n', ""),
+            '[newsletter]: missing required key "postal_address" (the postal address (Impressum))',
+        ),
+        (
+            ('name = "Grüne Musterstadt"', "name = 42"),
+            "[newsletter] name: expected a text, got 42",
+        ),
+        (
+            ('name = "Grüne Musterstadt"', 'name = "Grüne Musterstadt"\nnaem = "x"'),
+            '[newsletter]: unknown key "naem"; did you mean "name"?',
+        ),
+        (
+            ('host = "smtp.example.org"', 'host = "smtp.example.org"\nprot = 25'),
+            '[smtp]: unknown key "prot"; did you mean "port"?',
+        ),
+        (
+            ('path = "posts"', 'path = "posts"\nfilter = "x"'),
+            '[[sources]] #2: unknown key "filter"',
+        ),
+        (
+            ('type = "folder"', 'type = "sitemap"'),
+            '[[sources]] #2 type: expected "feed" or "folder", got "sitemap"',
+        ),
+        (
+            ('rate = "30/min, 500/h"', 'rate = "300 per hour"'),
+            '[smtp] rate: expected a rate like "300/h" or "30/min, 500/h" (per s, min or h), got "300 per hour"',
+        ),
+        (
+            ('host = "smtp.example.org"', 'host = "smtp.example.org"\nsecurity = "none"'),
+            '[smtp] security: "none" (no encryption) is only allowed for a server on this machine, '
+            'not "smtp.example.org"; use "starttls" or "tls"',
+        ),
+        (
+            ('password_env = "NEWSLETTER_SMTP_PASSWORD"', 'password = "geheim"'),
+            "[smtp] password: never write the password into this file; set password_env to the "
+            "name of an environment variable (or store it in the system keyring)",
+        ),
+        (
+            ('host = "smtp.example.org"', 'host = "smtp.example.org"\nport = true'),
+            "[smtp] port: expected a port number from 1 to 65535, got true",
+        ),
+        (
+            ('site_url = "https://www.example.org"', 'site_url = "www.example.org"'),
+            '[newsletter] site_url: expected an absolute http(s) address, got "www.example.org"',
+        ),
+        (
+            ('from = "Grüne Musterstadt <newsletter@example.org>"', 'from = "Grüne Musterstadt"'),
+            '[newsletter] from: expected an e-mail address like "kv@example.org", got "Grüne Musterstadt"',
+        ),
+        (
+            ('[smtp]', "[smpt]"),
+            'newsletter.toml: unknown key "smpt"; did you mean "smtp"?',
+        ),
+    ],
+)
+def test_each_mistake_is_one_line_naming_key_and_expectation(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    old, new = change
+    assert old in VALID
+    assert error_for(tmp_path, VALID.replace(old, new, 1)) == expected
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    message = error_for(tmp_path, VALID.replace('name = "Grüne Musterstadt"', "name = Grüne"))
+    assert message.startswith("not valid TOML: ")
+    assert "line 2" in message
+
+
+def test_security_none_is_allowed_for_loopback(tmp_path: Path) -> None:
+    text = VALID.replace('host = "smtp.example.org"', 'host = "127.0.0.1"\nsecurity = "none"')
+    assert load_settings(write(tmp_path, text)).require_smtp().security is Security.NONE
+
+
+def test_a_workspace_without_smtp_loads_until_sending_needs_it(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID.split("[smtp]")[0]))
+    assert settings.smtp is None
+    with pytest.raises(SettingsError, match=r"there is no \[smtp\] table"):
+        settings.require_smtp()
+
+
+@pytest.mark.parametrize("text", ["10/s", "30/min", "300/h", " 30 / min , 500/h "])
+def test_rates_parse(text: str) -> None:
+    windows = parse_rate(text)
+    assert all(w.count > 0 for w in windows)
+    assert ", ".join(map(str, windows)) == text.replace(" ", "").replace(",", ", ")
+
+
+@pytest.mark.parametrize("text", ["", "0/h", "300", "300/day", "30/min 500/h", "-1/s"])
+def test_malformed_rates_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_rate(text)
