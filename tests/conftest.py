@@ -59,8 +59,6 @@ def cli(workspace: Workspace) -> CliRun:
 
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
-        return runner.invoke(
-            app, ["--workspace", str(workspace.root), *args], input=input, env=env
-        )
+        return runner.invoke(app, ["--workspace", str(workspace.root), *args], input=input, env=env)
 
     return run

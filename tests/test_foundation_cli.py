@@ -48,7 +48,9 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
             assert param.help, f"option {param.name} of `newsletter {name}` has no help text"  # type: ignore[attr-defined]
 
 
-def test_an_unexpected_error_is_one_line_without_verbose(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_an_unexpected_error_is_one_line_without_verbose(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     def broken(folder: Path) -> None:
         raise RuntimeError("disk on fire")
 
@@ -73,7 +75,10 @@ def test_usage_errors_keep_exit_code_2() -> None:
 
 def test_running_as_a_module_works(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "newsletter", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "newsletter", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.strip() == f"newsletter {__version__}"
 
@@ -87,7 +92,11 @@ def test_the_wheel_carries_templates_sample_posts_and_settings(tmp_path: Path) -
     )
     (wheel,) = tmp_path.glob("newsletter-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    templates = {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "templates").rglob("*") if p.is_file()}
+    templates = {
+        p.relative_to(REPO_ROOT).as_posix()
+        for p in (REPO_ROOT / "templates").rglob("*")
+        if p.is_file()
+    }
     assert templates, "the repository has no default templates"
     assert {f"newsletter/{t}" for t in templates} <= names
     assert "newsletter/sample/newsletter.toml" in names

@@ -25,5 +25,7 @@ def test_demo_refuses_a_folder_with_content(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path} is not empty; give the demo an empty or new folder\n"
+    assert (
+        result.stderr == f"Error: {tmp_path} is not empty; give the demo an empty or new folder\n"
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

@@ -124,7 +124,7 @@ def test_tls_defaults_to_port_465(tmp_path: Path) -> None:
             '[newsletter] from: expected an e-mail address like "kv@example.org", got "Grüne Musterstadt"',
         ),
         (
-            ('[smtp]', "[smpt]"),
+            ("[smtp]", "[smpt]"),
             'newsletter.toml: unknown key "smpt"; did you mean "smtp"?',
         ),
     ],

@@ -104,7 +104,9 @@ def test_missing_secrets_file_is_created_on_first_use_with_a_notice(tmp_path: Pa
     notices: list[str] = []
     keys = load_keys(ws, on_create=notices.append, environ={})
     assert ws.secrets_file.exists()
-    assert notices == [f"Created {ws.secrets_file} with new signing keys (keep it private, out of git)."]
+    assert notices == [
+        f"Created {ws.secrets_file} with new signing keys (keep it private, out of git)."
+    ]
     assert load_keys(ws, on_create=notices.append, environ={}) == keys
     assert len(notices) == 1
 

@@ -17,7 +17,9 @@ def _locate(in_wheel: str, in_checkout: str) -> Path:
     for candidate in (_PACKAGE / in_wheel, _CHECKOUT / in_checkout):
         if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"{in_checkout!r} is missing from this installation; reinstall newsletter")
+    raise FileNotFoundError(
+        f"{in_checkout!r} is missing from this installation; reinstall newsletter"
+    )
 
 
 def default_templates() -> Path:

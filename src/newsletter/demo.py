@@ -46,7 +46,9 @@ def run_demo(folder: Path, step: Step) -> DemoResult:
         raise WorkspaceError(f"{folder} is not empty", "give the demo an empty or new folder")
     received = folder / "received"
     with MailSink(received) as sink:
-        step(f"Started a local SMTP server on {sink.host}:{sink.port} (nothing leaves this machine)")
+        step(
+            f"Started a local SMTP server on {sink.host}:{sink.port} (nothing leaves this machine)"
+        )
         workspace = _demo_workspace(folder / "workspace", sink.port)
         step(f"Created a sample workspace in {workspace.root}")
         messages = len(sink.received)

@@ -33,7 +33,9 @@ def init(
 def demo(
     keep: Annotated[
         Path | None,
-        typer.Option(help="Put the demo's workspace and received mail in this (new or empty) folder."),
+        typer.Option(
+            help="Put the demo's workspace and received mail in this (new or empty) folder."
+        ),
     ] = None,
 ) -> None:
     """Run the whole pipeline on sample posts and members, sending only to a local server.
