@@ -1,0 +1,696 @@
+"""The SQLite database: opening it, its schema migrations, and every SQL statement.
+
+One file on a local disk, in WAL mode so the web side can read and write while the
+office sends. The schema grows only forward: ``MIGRATIONS`` is an ordered list, the
+database's ``PRAGMA user_version`` says how many of them it has seen, and opening it
+runs the missing ones, each in its own transaction. A later stage adds its tables by
+appending a migration, never by editing one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+from types import TracebackType
+from typing import Any
+
+from newsletter.errors import MemberError, NewsletterError
+from newsletter.members.records import (
+    Basis,
+    ConsentMethod,
+    ConsentRecord,
+    KnownMember,
+    ListCounts,
+    MailingList,
+    Member,
+    MemberData,
+    MemberListing,
+    Recipient,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
+
+BUSY_TIMEOUT_MS = 10_000
+_PAGE = 1000
+
+
+class DatabaseError(NewsletterError):
+    """The database file cannot be opened, upgraded or written."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema; its statements run in one transaction with the version bump."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "members, lists, subscriptions and suppressions",
+        (
+            """
+            CREATE TABLE lists (
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(trim(name)) > 0),
+                created_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE members (
+                id INTEGER PRIMARY KEY,
+                email TEXT NOT NULL UNIQUE,
+                email_hash TEXT NOT NULL UNIQUE,
+                first_name TEXT NOT NULL DEFAULT '',
+                last_name TEXT NOT NULL DEFAULT '',
+                name TEXT NOT NULL DEFAULT '',
+                created_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE subscriptions (
+                id TEXT PRIMARY KEY,
+                member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+                list_id INTEGER NOT NULL REFERENCES lists (id),
+                status TEXT NOT NULL
+                    CHECK (status IN ('subscribed', 'unsubscribed', 'bounced')),
+                basis TEXT NOT NULL CHECK (basis IN ('membership', 'consent')),
+                consent_method TEXT NOT NULL
+                    CHECK (consent_method IN ('import', 'double_opt_in', 'manual')),
+                consent_source TEXT NOT NULL,
+                consent_ip TEXT,
+                consent_text TEXT,
+                subscribed_at TEXT NOT NULL,
+                status_changed_at TEXT NOT NULL,
+                UNIQUE (member_id, list_id)
+            )
+            """,
+            "CREATE INDEX subscriptions_by_list ON subscriptions (list_id, status)",
+            """
+            CREATE TABLE suppressions (
+                id INTEGER PRIMARY KEY,
+                address_hash TEXT NOT NULL,
+                list_id INTEGER REFERENCES lists (id),
+                reason TEXT NOT NULL
+                    CHECK (reason IN ('unsubscribed', 'bounced', 'forgotten')),
+                source TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            )
+            """,
+            # NULL list_id means "every list"; ifnull makes it count once in the index.
+            """
+            CREATE UNIQUE INDEX suppressions_once
+                ON suppressions (address_hash, ifnull(list_id, 0))
+            """,
+        ),
+    ),
+)
+
+
+class Database:
+    """An open database. Statements run in autocommit mode unless inside ``transaction()``."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing; nested uses join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.connection
+            finally:
+                self._depth -= 1
+            return
+        with _translated(self.path):
+            # IMMEDIATE: take the write lock now, so a busy database fails before any work.
+            self.connection.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        else:
+            with _translated(self.path):
+                self.connection.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> sqlite3.Cursor:
+        with _translated(self.path):
+            return self.connection.execute(sql, parameters)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> sqlite3.Cursor:
+        with _translated(self.path):
+            return self.connection.executemany(sql, rows)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's operational errors (locked, read-only, disk full) as one user-facing line."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        text = str(error)
+        if "locked" in text or "busy" in text:
+            raise DatabaseError(
+                f"{path}: the database is busy (another newsletter command is writing to it)",
+                "wait until it has finished, then run this again",
+            ) from None
+        if "readonly" in text or "disk" in text:
+            raise DatabaseError(f"{path}: cannot write the database: {text}") from None
+        raise
+
+
+def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> Database:
+    """Open (or create) the database and bring its schema up to date."""
+    if path.parent and not path.parent.is_dir():
+        raise DatabaseError(
+            f"{path}: the folder {path.parent} does not exist",
+            "create it, or change [database] path in newsletter.toml",
+        )
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(
+            f"{path}: cannot open the database: {error}",
+            "check that the file is a newsletter database and that you may write to it",
+        ) from None
+    database = Database(connection, path)
+    try:
+        _migrate(database, migrations)
+    except BaseException:
+        connection.close()
+        raise
+    return database
+
+
+def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
+    if database.schema_version > len(migrations):
+        raise DatabaseError(
+            f"{database.path}: the database has schema version {database.schema_version}, "
+            f"but this newsletter version knows only up to {len(migrations)}",
+            "update newsletter (pip install -U newsletter) before using this database",
+        )
+    for number, migration in enumerate(migrations, start=1):
+        with database.transaction() as connection:
+            # Read the version inside the write lock: another process may have just upgraded.
+            if database.schema_version >= number:
+                continue
+            try:
+                for statement in migration.statements:
+                    connection.execute(statement)
+            except sqlite3.Error as error:
+                raise DatabaseError(
+                    f"{database.path}: upgrading the database to version {number} "
+                    f"({migration.name}) failed: {error}",
+                    "the database was left as it was; report this with the output of --verbose",
+                ) from None
+            connection.execute(f"PRAGMA user_version = {number}")
+
+
+# Where a database must not live: SQLite's locking (and WAL above all) is unreliable there.
+_NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "sshfs", "9p", "afs",
+        "ceph", "glusterfs", "fuse.glusterfs", "davfs", "fuse.davfs2", "fuse.rclone",
+        "fuse.s3fs", "lustre", "gpfs", "virtiofs", "vboxsf", "fuse.vmhgfs-fuse",
+    }
+)  # fmt: skip
+_SYNCED_FOLDERS = (
+    "dropbox", "onedrive", "nextcloud", "owncloud", "icloud drive", "iclouddrive",
+    "mobile documents", "google drive", "googledrive", "cloudstorage", "seafile", "pcloud",
+)  # fmt: skip
+_LOCAL_ADVICE = "keep it on a local disk: change [database] path in newsletter.toml"
+
+
+def storage_warning(path: Path, mounts: Path = Path("/proc/mounts")) -> str | None:
+    """Say why ``path`` is a bad place for the database, or None when it looks local."""
+    text = str(path)
+    if text.startswith(("\\\\", "//")):
+        return f"the database {path} is on a network share; {_LOCAL_ADVICE}"
+    for part in PurePath(path).parts:
+        lowered = part.lower()
+        if lowered.startswith(_SYNCED_FOLDERS):
+            return (
+                f'the database {path} is in a synced folder ("{part}"): syncing can corrupt '
+                f"it; {_LOCAL_ADVICE}"
+            )
+    filesystem = _mount_type(path, mounts)
+    if filesystem in _NETWORK_FILESYSTEMS:
+        return f"the database {path} is on a network file system ({filesystem}); {_LOCAL_ADVICE}"
+    if _is_windows_network_drive(path):
+        return f"the database {path} is on a network drive; {_LOCAL_ADVICE}"
+    return None
+
+
+def _mount_type(path: Path, mounts: Path) -> str | None:
+    """The file system type of the mount holding ``path``, from /proc/mounts (Linux only)."""
+    try:
+        lines = mounts.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    target = path.resolve()
+    best: tuple[int, str] | None = None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        # /proc/mounts writes a space in a mount point as \040.
+        mount_point = Path(fields[1].replace("\\040", " "))
+        if (target == mount_point or mount_point in target.parents) and (
+            best is None or len(mount_point.parts) >= best[0]
+        ):
+            best = (len(mount_point.parts), fields[2])
+    return best[1] if best else None
+
+
+def _is_windows_network_drive(path: Path) -> bool:
+    if sys.platform == "win32":
+        import ctypes
+
+        drive_remote = 4  # GetDriveTypeW's DRIVE_REMOTE: a mapped network drive
+        drive = path.resolve().drive
+        return bool(drive) and ctypes.windll.kernel32.GetDriveTypeW(drive + "\\") == drive_remote
+    return False
+
+
+# ---------------------------------------------------------------- lists
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _mailing_list(row: Any) -> MailingList:
+    return MailingList(id=row[0], name=row[1], created_at=_parse_time(row[2]))
+
+
+def find_list(db: Database, name: str) -> MailingList | None:
+    row = db.execute("SELECT id, name, created_at FROM lists WHERE name = ?", (name,)).fetchone()
+    return _mailing_list(row) if row else None
+
+
+def all_lists(db: Database) -> list[MailingList]:
+    rows = db.execute("SELECT id, name, created_at FROM lists ORDER BY name").fetchall()
+    return [_mailing_list(row) for row in rows]
+
+
+def require_list(db: Database, name: str) -> MailingList:
+    found = find_list(db, name)
+    if found is None:
+        names = ", ".join(item.name for item in all_lists(db)) or "none yet"
+        raise MemberError(
+            f'there is no list "{name}" (lists: {names})',
+            'see "newsletter members lists", or create it with "newsletter members lists create"',
+        )
+    return found
+
+
+def create_list(db: Database, name: str, now: datetime) -> MailingList:
+    with db.transaction():
+        if find_list(db, name) is not None:
+            raise MemberError(f'the list "{name}" already exists')
+        db.execute("INSERT INTO lists (name, created_at) VALUES (?, ?)", (name, _time(now)))
+        return require_list(db, name)
+
+
+def rename_list(db: Database, old: str, new: str) -> MailingList:
+    with db.transaction():
+        current = require_list(db, old)
+        clash = find_list(db, new)
+        if clash is not None and clash.id != current.id:
+            raise MemberError(f'cannot rename "{old}": a list "{new}" already exists')
+        db.execute("UPDATE lists SET name = ? WHERE id = ?", (new, current.id))
+        return require_list(db, new)
+
+
+def list_counts(db: Database) -> list[ListCounts]:
+    rows = db.execute(
+        """
+        SELECT l.name,
+               count(s.id) FILTER (WHERE s.status = 'subscribed'),
+               count(s.id) FILTER (WHERE s.status = 'unsubscribed'),
+               count(s.id) FILTER (WHERE s.status = 'bounced')
+        FROM lists l LEFT JOIN subscriptions s ON s.list_id = l.id
+        GROUP BY l.id ORDER BY l.name
+        """
+    ).fetchall()
+    return [ListCounts(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+# ---------------------------------------------------------------- members
+
+
+_MEMBER_QUERY = """
+    SELECT id, email, first_name, last_name, name, created_at FROM members
+"""
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        id=row[0],
+        email=row[1],
+        first_name=row[2],
+        last_name=row[3],
+        name=row[4],
+        created_at=_parse_time(row[5]),
+    )
+
+
+def find_member(db: Database, email: str) -> Member | None:
+    row = db.execute(f"{_MEMBER_QUERY} WHERE email = ?", (email,)).fetchone()
+    return _member(row) if row else None
+
+
+def find_member_by_id(db: Database, member_id: int) -> Member | None:
+    row = db.execute(f"{_MEMBER_QUERY} WHERE id = ?", (member_id,)).fetchone()
+    return _member(row) if row else None
+
+
+def known_members(db: Database, list_id: int | None) -> dict[str, KnownMember]:
+    """Every member with their status on one list: what an import plan compares against."""
+    rows = db.execute(
+        """
+        SELECT m.email, m.first_name, m.last_name, m.name, s.status
+        FROM members m LEFT JOIN subscriptions s ON s.member_id = m.id AND s.list_id = ?
+        """,
+        (list_id,),
+    )
+    return {
+        row[0]: KnownMember(row[1], row[2], row[3], SubscriptionStatus(row[4]) if row[4] else None)
+        for row in rows
+    }
+
+
+def insert_members(db: Database, members: Iterable[tuple[MemberData, str]], now: datetime) -> None:
+    """Add members given with their address hash; addresses already present are left alone."""
+    created = _time(now)
+    db.executemany(
+        """
+        INSERT INTO members (email, email_hash, first_name, last_name, name, created_at)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING
+        """,
+        ((m.email, digest, m.first_name, m.last_name, m.name, created) for m, digest in members),
+    )
+
+
+def update_member_names(db: Database, members: Iterable[MemberData]) -> None:
+    db.executemany(
+        "UPDATE members SET first_name = ?, last_name = ?, name = ? WHERE email = ?",
+        ((m.first_name, m.last_name, m.name, m.email) for m in members),
+    )
+
+
+def delete_member(db: Database, member_id: int) -> None:
+    """Erase a member and, through the foreign keys, every subscription and consent record."""
+    db.execute("DELETE FROM members WHERE id = ?", (member_id,))
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def subscribe(
+    db: Database,
+    list_id: int,
+    entries: Iterable[tuple[str, str, ConsentRecord]],
+    now: datetime,
+) -> int:
+    """Subscribe members (by normalised address) to a list, each with a new id and consent.
+
+    ``entries`` are (subscription id, address, consent). Suppressed addresses and members
+    already on the list are skipped here as well as in the plan: no import can undo an
+    unsubscribe, even one that arrived from the web while the import was being read.
+    Returns how many subscriptions were made.
+    """
+    changed = _time(now)
+    cursor = db.executemany(
+        """
+        INSERT INTO subscriptions (id, member_id, list_id, status, basis, consent_method,
+                                   consent_source, consent_ip, consent_text, subscribed_at,
+                                   status_changed_at)
+        SELECT ?, m.id, ?, 'subscribed', ?, ?, ?, ?, ?, ?, ?
+        FROM members m
+        WHERE m.email = ? AND NOT EXISTS (
+            SELECT 1 FROM suppressions x
+            WHERE x.address_hash = m.email_hash AND (x.list_id IS NULL OR x.list_id = ?)
+        )
+        ON CONFLICT (member_id, list_id) DO NOTHING
+        """,
+        (
+            (
+                sid, list_id, c.basis.value, c.method.value, c.source, c.ip, c.text,
+                _time(c.at), changed, email, list_id,
+            )
+            for sid, email, c in entries
+        ),
+    )  # fmt: skip
+    return cursor.rowcount
+
+
+_SUBSCRIPTION_QUERY = """
+    SELECT s.id, s.member_id, s.list_id, l.name, s.status, s.basis, s.consent_method,
+           s.consent_source, s.consent_ip, s.consent_text, s.subscribed_at, s.status_changed_at
+    FROM subscriptions s JOIN lists l ON l.id = s.list_id
+"""
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=row[0],
+        member_id=row[1],
+        list_id=row[2],
+        list_name=row[3],
+        status=SubscriptionStatus(row[4]),
+        basis=Basis(row[5]),
+        consent_method=ConsentMethod(row[6]),
+        consent_source=row[7],
+        consent_ip=row[8],
+        consent_text=row[9],
+        subscribed_at=_parse_time(row[10]),
+        status_changed_at=_parse_time(row[11]),
+    )
+
+
+def find_subscription(db: Database, subscription_id: str) -> Subscription | None:
+    row = db.execute(f"{_SUBSCRIPTION_QUERY} WHERE s.id = ?", (subscription_id,)).fetchone()
+    return _subscription(row) if row else None
+
+
+def subscriptions_of(db: Database, member_id: int) -> list[Subscription]:
+    rows = db.execute(
+        f"{_SUBSCRIPTION_QUERY} WHERE s.member_id = ? ORDER BY l.name", (member_id,)
+    ).fetchall()
+    return [_subscription(row) for row in rows]
+
+
+def delete_subscription(db: Database, subscription_id: str) -> None:
+    db.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,))
+
+
+def resubscribe(db: Database, subscription_id: str, consent: ConsentRecord, now: datetime) -> None:
+    """Put a subscription back to subscribed with a new consent record (staff asked to)."""
+    db.execute(
+        """
+        UPDATE subscriptions
+        SET status = 'subscribed', basis = ?, consent_method = ?, consent_source = ?,
+            consent_ip = ?, consent_text = ?, subscribed_at = ?, status_changed_at = ?
+        WHERE id = ?
+        """,
+        (
+            consent.basis.value, consent.method.value, consent.source, consent.ip,
+            consent.text, _time(consent.at), _time(now), subscription_id,
+        ),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- suppressions
+
+
+def suppress(
+    db: Database,
+    address_hash: str,
+    list_id: int | None,
+    reason: SuppressionReason,
+    source: str,
+    now: datetime,
+) -> bool:
+    """Record a suppression (``list_id`` None: every list) and end the matching subscriptions.
+
+    Returns whether anything changed: a new suppression or a subscription ended.
+    """
+    with db.transaction():
+        added = db.execute(
+            """
+            INSERT INTO suppressions (address_hash, list_id, reason, source, created_at)
+            SELECT ?, ?, ?, ?, ?
+            WHERE NOT EXISTS (
+                SELECT 1 FROM suppressions WHERE address_hash = ? AND list_id IS ?
+            )
+            """,
+            (address_hash, list_id, reason.value, source, _time(now), address_hash, list_id),
+        ).rowcount
+        status = (
+            SubscriptionStatus.BOUNCED
+            if reason is SuppressionReason.BOUNCED
+            else SubscriptionStatus.UNSUBSCRIBED
+        )
+        ended = db.execute(
+            """
+            UPDATE subscriptions SET status = ?, status_changed_at = ?
+            WHERE status = 'subscribed' AND (? IS NULL OR list_id = ?)
+              AND member_id IN (SELECT id FROM members WHERE email_hash = ?)
+            """,
+            (status.value, _time(now), list_id, list_id, address_hash),
+        ).rowcount
+    return bool(added or ended)
+
+
+def suppressions_of(db: Database, address_hash: str) -> list[Suppression]:
+    rows = db.execute(
+        """
+        SELECT x.address_hash, l.name, x.reason, x.source, x.created_at
+        FROM suppressions x LEFT JOIN lists l ON l.id = x.list_id
+        WHERE x.address_hash = ? ORDER BY x.created_at
+        """,
+        (address_hash,),
+    ).fetchall()
+    return [
+        Suppression(
+            address_hash=r[0],
+            list_name=r[1],
+            reason=SuppressionReason(r[2]),
+            source=r[3],
+            created_at=_parse_time(r[4]),
+        )
+        for r in rows
+    ]
+
+
+def suppressed_hashes(db: Database, list_id: int | None) -> dict[str, SuppressionReason]:
+    """Hashes suppressed for every list or for ``list_id``, with the reason."""
+    rows = db.execute(
+        "SELECT address_hash, reason FROM suppressions WHERE list_id IS NULL OR list_id = ?",
+        (list_id,),
+    )
+    return {str(row[0]): SuppressionReason(row[1]) for row in rows}
+
+
+def lift_suppressions(db: Database, address_hash: str, list_id: int) -> int:
+    """Remove what keeps an address off one list (its own and the all-list suppressions)."""
+    return db.execute(
+        "DELETE FROM suppressions WHERE address_hash = ? AND (list_id IS NULL OR list_id = ?)",
+        (address_hash, list_id),
+    ).rowcount
+
+
+def forget(db: Database, member_id: int | None, address_hash: str, now: datetime) -> None:
+    """Erase a person; what remains is one all-list suppression holding the hash only."""
+    with db.transaction():
+        if member_id is not None:
+            delete_member(db, member_id)
+        # Earlier suppressions name lists and sources; one hashed record is all we keep.
+        db.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash,))
+        suppress(db, address_hash, None, SuppressionReason.FORGOTTEN, "forget", now)
+
+
+# ---------------------------------------------------------------- reading many
+
+
+def iter_listings(
+    db: Database, list_id: int | None, status: SubscriptionStatus | None
+) -> Iterator[MemberListing]:
+    """Members × lists for ``list`` and ``export``, by list then address, read lazily."""
+    cursor = db.execute(
+        """
+        SELECT m.email, m.first_name, m.last_name, m.name, l.name, s.status, s.basis,
+               s.subscribed_at
+        FROM subscriptions s JOIN members m ON m.id = s.member_id JOIN lists l ON l.id = s.list_id
+        WHERE (? IS NULL OR s.list_id = ?) AND (? IS NULL OR s.status = ?)
+        ORDER BY l.name, m.email
+        """,
+        (list_id, list_id, status and status.value, status and status.value),
+    )
+    for row in cursor:
+        yield MemberListing(
+            email=row[0],
+            first_name=row[1],
+            last_name=row[2],
+            name=row[3],
+            list_name=row[4],
+            status=SubscriptionStatus(row[5]),
+            basis=Basis(row[6]),
+            subscribed_at=_parse_time(row[7]),
+        )
+
+
+def iter_recipients(db: Database, list_id: int) -> Iterator[Recipient]:
+    """The subscribed, non-suppressed members of a list, a page at a time.
+
+    Each page is its own short query (keyed on the subscription's rowid), so memory stays
+    flat for any list size and no read transaction is held open between pages.
+    """
+    after = 0
+    while True:
+        rows = db.execute(
+            """
+            SELECT s.rowid, s.id, m.id, m.email, m.first_name, m.last_name, m.name
+            FROM subscriptions s JOIN members m ON m.id = s.member_id
+            WHERE s.list_id = ? AND s.status = 'subscribed' AND s.rowid > ?
+              AND NOT EXISTS (
+                  SELECT 1 FROM suppressions x
+                  WHERE x.address_hash = m.email_hash AND (x.list_id IS NULL OR x.list_id = ?)
+              )
+            ORDER BY s.rowid LIMIT ?
+            """,
+            (list_id, after, list_id, _PAGE),
+        ).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield Recipient(
+                subscription_id=row[1],
+                member_id=row[2],
+                email=row[3],
+                first_name=row[4],
+                last_name=row[5],
+                name=row[6],
+            )
+        after = rows[-1][0]
