@@ -1,11 +1,21 @@
 """An issue: ``issues/<slug>/issue.md`` (YAML front matter + Markdown editorial).
 
 issue.md is what office staff edit, so reading it forgives nothing silently but
-explains everything: each problem names the file, the post and the field.
+explains everything: each problem names the file, the post and the field. An unknown
+field is an error too: gather rewrites the file, and a misspelt field would be lost.
+
+Beside issue.md, an issue folder holds:
+- ``gathered.json``: every post gather has put into this issue (id and url). A post
+  listed there but no longer in issue.md was deleted by staff, and a later gather
+  leaves it out. Deleting its entry lets gather offer the post again.
+- ``sent.json``: the sent mark, written when the first real send starts. A sent issue
+  is frozen: gather refuses it and skips its posts in later issues.
+- ``build/``: what render makes.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +33,11 @@ ISSUE_FILE = "issue.md"
 BUILD_DIR = "build"
 # Written by the first real send; gather refuses to touch a sent issue and skips its posts.
 SENT_MARK = "sent.json"
+GATHERED_FILE = "gathered.json"
 _FENCE = "---"
+_ISSUE_FIELDS = ("subject", "preheader", "date", "list", "posts")
+_POST_FIELDS = ("id", "title", "url", "date", "summary", "image", "categories", "source")
+_IMAGE_FIELDS = ("url", "alt", "caption")
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,18 @@ class Issue:
     list_name: str | None
     posts: tuple[Post, ...]
     editorial: str
+
+
+@dataclass(frozen=True)
+class PostKey:
+    """What identifies a post across gathers: its id, and its url when it has one."""
+
+    id: str
+    url: str
+
+    @classmethod
+    def of(cls, post: Post) -> PostKey:
+        return cls(post.id, post.url)
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,29 @@ def write_sent_mark(folder: Path, mark: SentMark) -> None:
     write_text_atomic(folder / SENT_MARK, json.dumps(data, indent=2) + "\n")
 
 
+def read_gathered(folder: Path) -> tuple[PostKey, ...]:
+    path = folder / GATHERED_FILE
+    if not path.exists():
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(PostKey(str(p["id"]), str(p.get("url", ""))) for p in data["posts"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise IssueError(
+            f"{path}: damaged ({error})",
+            "delete it; then gather may offer posts again that were deleted from issue.md",
+        ) from None
+
+
+def write_gathered(folder: Path, keys: tuple[PostKey, ...]) -> None:
+    data = {
+        "about": "Posts gather has put into this issue. One deleted from issue.md stays out; "
+        "delete its entry here to have gather offer it again.",
+        "posts": [{"id": key.id, "url": key.url} for key in keys],
+    }
+    write_text_atomic(folder / GATHERED_FILE, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
 class _Fields:
     """Typed access to one mapping of the front matter, with errors that point at it."""
 
@@ -86,6 +135,13 @@ class _Fields:
     def error(self, text: str, key: str | None = None) -> IssueError:
         parts = [str(self.path), self.where, key, text]
         return IssueError(": ".join(p for p in parts if p))
+
+    def only(self, known: tuple[str, ...]) -> None:
+        for key in self.data:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f'did you mean "{close[0]}"?' if close else f"known: {', '.join(known)}"
+                raise self.error(f'unknown field "{key}"; {hint}')
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self.data.get(key, default)
@@ -114,10 +170,15 @@ class _Fields:
 
 
 def _post(fields: _Fields) -> Post:
+    fields.only(_POST_FIELDS)
     image = None
     if fields.data.get("image"):
         img = _Fields(fields.path, f"{fields.where} image", fields.data["image"])
-        image = Image(url=img.text("url"), alt=img.text("alt", ""), caption=img.text("caption", ""))
+        img.only(_IMAGE_FIELDS)
+        # No url: the source named a caption but no picture (a page export).
+        image = Image(
+            url=img.text("url", ""), alt=img.text("alt", ""), caption=img.text("caption", "")
+        )
     categories = fields.data.get("categories") or []
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
         raise fields.error("expected a list of texts", "categories")
@@ -152,6 +213,7 @@ def parse_issue(path: Path, slug: str, text: str) -> Issue:
             f"{path}: front matter is not valid YAML{line}: {getattr(error, 'problem', error)}"
         ) from None
     top = _Fields(path, "", data)
+    top.only(_ISSUE_FIELDS)
     raw_posts = data.get("posts") or []
     if not isinstance(raw_posts, list):
         raise top.error("expected a list of posts", "posts")

@@ -8,6 +8,9 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class Image:
+    """A post's picture. ``url`` may be empty: a page export names a photo's caption
+    but not the picture itself; then there is nothing to show until staff add a url."""
+
     url: str
     alt: str = ""
     caption: str = ""

@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from newsletter import __version__
+from newsletter.cli import gather as gather_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, state
 from newsletter.errors import NewsletterError
@@ -90,6 +91,7 @@ def root(
 
 
 workspace_cmds.register(app)
+gather_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,319 @@
+"""Gather: choose the recent posts from every source and merge them into an issue.
+
+Pure functions decide (``cutoff``, ``select_posts``, ``merge_posts``); ``plan_gather``
+reads the workspace before any source is fetched, ``finish_gather`` writes the issue.
+A re-run keeps what staff did in issue.md: edited fields, order, deleted posts (via
+``gathered.json``, see issue.py) and the editorial. New posts are appended below the
+posts already there, so nothing staff arranged moves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from babel.dates import format_date
+
+from newsletter.errors import IssueError
+from newsletter.issue import (
+    ISSUE_FILE,
+    Issue,
+    PostKey,
+    load_issue,
+    read_gathered,
+    read_sent_mark,
+    save_issue,
+    write_gathered,
+)
+from newsletter.post import Post
+from newsletter.sources.contract import SourceResult
+from newsletter.sources.dates import BERLIN, days_before, start_of_day
+from newsletter.workspace import Workspace
+
+DEFAULT_DAYS = 30
+PREHEADER_TITLES = 3
+_SLUG = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+_MONTH_SLUG = re.compile(r"^(\d{4}-\d{2})(?:-(\d+))?$")
+
+
+class SkipReason(StrEnum):
+    DUPLICATE = "duplicate"
+    ALREADY_SENT = "already sent"
+    UNDATED = "undated"
+    TOO_OLD = "too old"
+    CATEGORY = "other category"
+    REMOVED = "deleted from this issue"
+
+
+class Taken(StrEnum):
+    NEW = "new"
+    KEPT = "already in issue"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    post: Post
+    reason: SkipReason
+
+
+@dataclass(frozen=True)
+class Selection:
+    taken: tuple[Post, ...]
+    skipped: tuple[Skipped, ...]
+
+
+@dataclass(frozen=True)
+class SentHistory:
+    """What earlier, sent issues contained, and when the latest of them went out."""
+
+    ids: frozenset[str]
+    urls: frozenset[str]
+    last_sent: datetime | None
+
+    def contains(self, post: Post) -> bool:
+        return post.id in self.ids or (bool(post.url) and post.url in self.urls)
+
+
+@dataclass(frozen=True)
+class GatherRequest:
+    slug: str | None = None
+    since: date | None = None
+    days: int | None = None
+    include_undated: bool = False
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class GatherPlan:
+    workspace: Workspace
+    request: GatherRequest
+    slug: str
+    folder: Path
+    cutoff: datetime
+    history: SentHistory
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Merged:
+    posts: tuple[Post, ...]
+    added: tuple[Post, ...]
+    removed: tuple[Skipped, ...]
+
+
+@dataclass(frozen=True)
+class GatherReport:
+    plan: GatherPlan
+    issue: Issue
+    added: tuple[Post, ...]
+    skipped: tuple[Skipped, ...]
+    warnings: tuple[tuple[str, str], ...]  # (source, warning)
+    created: bool
+    written: bool
+
+    @property
+    def path(self) -> Path:
+        return self.plan.folder / ISSUE_FILE
+
+    @cached_property
+    def _added_ids(self) -> frozenset[str]:
+        return frozenset(post.id for post in self.added)
+
+    def status(self, post: Post) -> Taken:
+        return Taken.NEW if post.id in self._added_ids else Taken.KEPT
+
+
+def current_time() -> datetime:
+    """Now, in Berlin; the one clock gather reads (tests replace it)."""
+    return datetime.now(BERLIN)
+
+
+def cutoff(request: GatherRequest, last_sent: datetime | None, now: datetime) -> datetime:
+    """The oldest date a post may have: --since, --days, the last send, or 30 days back."""
+    if request.since is not None:
+        return start_of_day(request.since)
+    if request.days is not None:
+        return days_before(now, request.days)
+    return last_sent if last_sent is not None else days_before(now, DEFAULT_DAYS)
+
+
+def _newest_first(posts: Sequence[Post]) -> tuple[Post, ...]:
+    # Undated posts (only there when asked for) go last, in the order the sources gave them.
+    dated = [(post.date, post) for post in posts if post.date is not None]
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    return (*(post for _, post in dated), *(post for post in posts if post.date is None))
+
+
+def select_posts(
+    posts: Iterable[Post],
+    *,
+    since: datetime,
+    history: SentHistory,
+    include_undated: bool = False,
+    category: str | None = None,
+) -> Selection:
+    """Which posts an issue may take, and why each other one is left out."""
+    wanted = category.casefold() if category else None
+    seen_ids: set[str] = set()
+    seen_urls: set[str] = set()
+    taken: list[Post] = []
+    skipped: list[Skipped] = []
+    for post in posts:
+        reason: SkipReason | None = None
+        if post.id in seen_ids or (post.url and post.url in seen_urls):
+            reason = SkipReason.DUPLICATE
+        elif history.contains(post):
+            reason = SkipReason.ALREADY_SENT
+        elif post.date is None and not include_undated:
+            reason = SkipReason.UNDATED
+        elif post.date is not None and post.date < since:
+            reason = SkipReason.TOO_OLD
+        elif wanted and wanted not in (c.casefold() for c in post.categories):
+            reason = SkipReason.CATEGORY
+        seen_ids.add(post.id)
+        if post.url:
+            seen_urls.add(post.url)
+        if reason is None:
+            taken.append(post)
+        else:
+            skipped.append(Skipped(post, reason))
+    return Selection(_newest_first(taken), tuple(skipped))
+
+
+def _matches(post: Post, keys: Iterable[PostKey]) -> bool:
+    return any(post.id == key.id or (post.url and post.url == key.url) for key in keys)
+
+
+def merge_posts(
+    existing: Sequence[Post], gathered: Sequence[PostKey], taken: Sequence[Post]
+) -> Merged:
+    """The issue's posts: staff's as they left them, then the taken posts that are new.
+
+    A taken post gathered before but no longer in ``existing`` was deleted by staff.
+    """
+    present = [PostKey.of(post) for post in existing]
+    added: list[Post] = []
+    removed: list[Skipped] = []
+    for post in taken:
+        if _matches(post, present):
+            continue
+        if _matches(post, gathered):
+            removed.append(Skipped(post, SkipReason.REMOVED))
+        else:
+            added.append(post)
+    return Merged((*existing, *added), tuple(added), tuple(removed))
+
+
+def suggest_slug(workspace: Workspace, slug: str) -> str:
+    """A free slug after a sent one: 2026-11 → 2026-11-2 → 2026-11-3, other → other-2."""
+    match = _MONTH_SLUG.match(slug)
+    base, number = (match.group(1), int(match.group(2) or 1)) if match else (slug, 1)
+    while True:
+        number += 1
+        candidate = f"{base}-{number}"
+        if not (workspace.issues_dir / candidate).exists():
+            return candidate
+
+
+def sent_history(workspace: Workspace, exclude: Path) -> SentHistory:
+    ids: set[str] = set()
+    urls: set[str] = set()
+    last_sent: datetime | None = None
+    for folder in sorted(workspace.issues_dir.glob(f"*/{ISSUE_FILE}")):
+        folder = folder.parent
+        mark = read_sent_mark(folder)
+        if mark is None or folder == exclude:
+            continue
+        for post in load_issue(folder).posts:
+            ids.add(post.id)
+            if post.url:
+                urls.add(post.url)
+        if last_sent is None or mark.started_at > last_sent:
+            last_sent = mark.started_at
+    return SentHistory(frozenset(ids), frozenset(urls), last_sent)
+
+
+def plan_gather(workspace: Workspace, request: GatherRequest, now: datetime) -> GatherPlan:
+    """Check the target issue and read the history, before any source is fetched."""
+    slug = request.slug or now.astimezone(BERLIN).strftime("%Y-%m")
+    if not _SLUG.match(slug):
+        raise IssueError(
+            f'"{slug}" cannot name an issue',
+            'use letters, digits, "-", "_" and "." only, like "2026-11" or "2026-11-extra"',
+        )
+    folder = workspace.issues_dir / slug
+    mark = read_sent_mark(folder)
+    if mark is not None:
+        raise IssueError(
+            f'issue "{slug}" was sent on {mark.started_at:%Y-%m-%d}, so it is frozen and '
+            "gather leaves it alone",
+            f"gather into a new issue instead: newsletter gather --slug "
+            f"{suggest_slug(workspace, slug)}",
+        )
+    history = sent_history(workspace, exclude=folder.resolve())
+    return GatherPlan(
+        workspace=workspace,
+        request=request,
+        slug=slug,
+        folder=folder,
+        cutoff=cutoff(request, history.last_sent, now),
+        history=history,
+        now=now,
+    )
+
+
+def _new_issue(plan: GatherPlan, posts: tuple[Post, ...]) -> Issue:
+    settings = plan.workspace.settings.newsletter
+    month = format_date(plan.now.date(), "LLLL y", locale=settings.locale.value)
+    return Issue(
+        slug=plan.slug,
+        subject=f"{settings.name}: Newsletter {month}",
+        preheader=" · ".join(post.title for post in posts[:PREHEADER_TITLES]),
+        date=plan.now,
+        list_name=None,
+        posts=posts,
+        editorial="",
+    )
+
+
+def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherReport:
+    """Select, merge with the issue on disk and write it (only when something changed)."""
+    request = plan.request
+    selection = select_posts(
+        (post for result in results for post in result.posts),
+        since=plan.cutoff,
+        history=plan.history,
+        include_undated=request.include_undated,
+        category=request.category,
+    )
+    issue_file = plan.folder / ISSUE_FILE
+    existing = load_issue(plan.folder) if issue_file.exists() else None
+    gathered = read_gathered(plan.folder) if existing is not None else ()
+    merged = merge_posts(existing.posts if existing else (), gathered, selection.taken)
+    in_issue = [PostKey.of(post) for post in merged.posts]
+    skipped = tuple(s for s in selection.skipped if not _matches(s.post, in_issue))
+    issue = (
+        replace(existing, posts=merged.posts)
+        if existing is not None
+        else _new_issue(plan, merged.posts)
+    )
+    written = existing is None or bool(merged.added)
+    if written:
+        save_issue(plan.folder, issue)
+    remembered = tuple(dict.fromkeys((*gathered, *in_issue)))
+    if remembered != gathered:
+        write_gathered(plan.folder, remembered)
+    return GatherReport(
+        plan=plan,
+        issue=issue,
+        added=merged.added,
+        skipped=(*skipped, *merged.removed),
+        warnings=tuple((result.label, w) for result in results for w in result.warnings),
+        created=existing is None,
+        written=written,
+    )
