@@ -11,6 +11,8 @@ from typer.core import TyperGroup
 
 from newsletter import __version__
 from newsletter.cli import gather as gather_cmd
+from newsletter.cli import members as members_cmd
+from newsletter.cli import render as render_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, state
 from newsletter.errors import NewsletterError
@@ -91,7 +93,9 @@ def root(
 
 
 workspace_cmds.register(app)
+members_cmd.register(app)
 gather_cmd.register(app)
+render_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,61 @@
+"""``newsletter render``: build an issue's email, text and preview message."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from newsletter.cli.state import err, notice, out, state
+from newsletter.errors import NewsletterError
+
+
+class StrictWarningsError(NewsletterError):
+    """--strict turned the render warnings into a failure."""
+
+
+def render(
+    ctx: typer.Context,
+    issue: Annotated[str, typer.Argument(help="The issue: its slug (2026-11) or folder.")],
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the rendered email in the default browser.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with an error when there are warnings (CI).")
+    ] = False,
+) -> None:
+    """Render an issue: HTML email, plain text and a preview message in its build/ folder.
+
+    Example: newsletter render 2026-11 --open
+    """
+    from newsletter.issue import issue_folder
+    from newsletter.keys import load_keys
+    from newsletter.render.build import build_issue
+
+    workspace = state(ctx).workspace()
+    folder = issue_folder(workspace, issue)
+    keys = load_keys(workspace, on_create=notice)
+    build = build_issue(workspace, folder, keys.unsubscribe)
+    result = build.result
+    out.print(
+        f"Rendered {folder.name}: {len(result.email.html.encode('utf-8')) / 1024:.0f} KB HTML",
+        markup=False,
+    )
+    for path in build.files:
+        out.print(f"  {path}", markup=False)
+    for warning in result.warnings:
+        err.print(f"Warning: {warning}", style="yellow", markup=False)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(build.files[0].as_uri())
+    if strict and result.warnings:
+        count = len(result.warnings)
+        raise StrictWarningsError(
+            f"{count} warning{'s' if count != 1 else ''} and --strict is on",
+            "fix what the warnings name, then render again",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(render)

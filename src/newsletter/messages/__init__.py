@@ -1,0 +1,1 @@
+"""Members' messages: one complete email per member, built from a rendered issue."""

@@ -1,0 +1,121 @@
+"""The reference message builder: one member's complete email, with the stdlib.
+
+A pure function of the rendered email, the member, their token and the settings;
+the date and Message-ID are passed in, so the same inputs give the same message
+(only the MIME boundary is random). ``build/preview.eml`` is made with it, and the
+Messages stage proves its fast path equal to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid, parseaddr
+from urllib.parse import quote, urlsplit
+
+from newsletter.errors import DeliveryError
+from newsletter.render.model import RenderedEmail
+from newsletter.render.placeholders import MemberFields, fill_html, fill_text, unsubscribe_url
+from newsletter.settings import NewsletterSettings
+
+# Headers are encoded for SMTP (RFC 2047 words for umlauts, CRLF line ends). Header
+# lines may run to RFC 5322's hard limit of 998: folded at 78, a List-Unsubscribe URL
+# longer than a line would become encoded words, which mail providers do not decode
+# there. The bodies are encoded while the limit is 76, which the email package also
+# takes as the quoted-printable line length (RFC 2045 allows no more).
+POLICY = SMTP.clone(max_line_length=998)
+_BODY_POLICY = SMTP.clone(max_line_length=76)
+ONE_CLICK = "List-Unsubscribe=One-Click"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_LIST_ID_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who one message goes to; ``first_name`` or else the first word of ``name`` greets."""
+
+    address: str
+    name: str = ""
+    first_name: str = ""
+
+
+def _clean(text: str) -> str:
+    # A CR or LF in a name would start a new header: never let one through.
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _address(display_name: str, address: str) -> Address:
+    address = _clean(address)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise DeliveryError(f'"{address}" is not an e-mail address')
+    try:
+        # Internationalised domains go out as punycode (Ä → xn--...).
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise DeliveryError(f'"{address}": the domain "{domain}" is not valid') from None
+    return Address(display_name=_clean(display_name), username=local, domain=domain)
+
+
+def sender_address(settings: NewsletterSettings) -> Address:
+    name, address = parseaddr(settings.sender)
+    return _address(name or settings.name, address)
+
+
+def new_message_id(settings: NewsletterSettings) -> str:
+    return make_msgid(domain=sender_address(settings).domain)
+
+
+def list_id(settings: NewsletterSettings, list_name: str) -> str:
+    """RFC 2919: a stable id for the list, under the web side's host name."""
+    host = urlsplit(settings.web_url).hostname or sender_address(settings).domain
+    label = _LIST_ID_UNSAFE.sub("-", list_name.lower()).strip("-") or "newsletter"
+    return f"<{label}.{host}>"
+
+
+def compose_message(
+    email: RenderedEmail,
+    recipient: Recipient,
+    token: str,
+    settings: NewsletterSettings,
+    *,
+    list_name: str,
+    date: datetime,
+    message_id: str,
+    subject_prefix: str = "",
+) -> EmailMessage:
+    """One member's message: multipart/alternative (text, then HTML) with every header
+    a newsletter needs, including RFC 8058 one-click unsubscribe."""
+    fields = MemberFields(
+        greeting=email.greeting.for_member(recipient.first_name, recipient.name),
+        token=token,
+    )
+    link = unsubscribe_url(settings.web_url, token)
+    unsubscribe = [f"<{link}>"]
+    if settings.unsubscribe_mailto:
+        mailto = parseaddr(settings.unsubscribe_mailto)[1]
+        unsubscribe.append(f"<mailto:{mailto}?subject={quote('unsubscribe ' + token)}>")
+
+    message = EmailMessage(policy=_BODY_POLICY)
+    message["From"] = sender_address(settings)
+    message["To"] = _address(recipient.name, recipient.address)
+    if settings.reply_to:
+        message["Reply-To"] = _address(*parseaddr(settings.reply_to))
+    message["Subject"] = _clean(f"{subject_prefix}{email.subject}")
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    message["List-Id"] = f"{_clean(settings.name)} {list_id(settings, list_name)}"
+    message["List-Unsubscribe"] = ", ".join(unsubscribe)
+    message["List-Unsubscribe-Post"] = ONE_CLICK
+    message.set_content(
+        fill_text(email.text, fields), subtype="plain", charset="utf-8", cte="quoted-printable"
+    )
+    message.add_alternative(
+        fill_html(email.html, fields), subtype="html", charset="utf-8", cte="quoted-printable"
+    )
+    message.policy = POLICY
+    return message

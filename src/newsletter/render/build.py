@@ -1,0 +1,108 @@
+"""``issues/<slug>/build/``: the rendered email, its plain text and a preview message.
+
+``preview.eml`` is what a member would get, addressed to a made-up sample member: no
+real member's data ever lands in ``build/``. ``email.json`` keeps what the Messages
+stage needs beside the HTML and text (the subject and the greeting's wording), so a
+build is complete on its own and a resumed send uses exactly what was rendered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from newsletter.errors import IssueError
+from newsletter.files import write_bytes_atomic, write_text_atomic
+from newsletter.issue import BUILD_DIR, load_issue
+from newsletter.members.tokens import sign_token
+from newsletter.messages.compose import Recipient, compose_message, new_message_id
+from newsletter.render.email import RenderResult, render_email
+from newsletter.render.model import RenderedEmail
+from newsletter.render.placeholders import Greeting
+from newsletter.workspace import Workspace
+
+HTML_FILE = "email.html"
+TEXT_FILE = "email.txt"
+PREVIEW_FILE = "preview.eml"
+MANIFEST_FILE = "email.json"
+
+SAMPLE_MEMBER = Recipient(
+    address="erika.mustermann@example.org", name="Erika Mustermann", first_name="Erika"
+)
+# A made-up subscription: its token is signed like a real one but names no one.
+SAMPLE_SUBSCRIPTION_ID = "Beispiel-Erika-0000000"
+
+
+@dataclass(frozen=True)
+class Build:
+    folder: Path
+    result: RenderResult
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return tuple(self.folder / name for name in (HTML_FILE, TEXT_FILE, PREVIEW_FILE))
+
+
+def preview_bytes(
+    email: RenderedEmail, workspace: Workspace, list_name: str, unsubscribe_key: bytes
+) -> bytes:
+    settings = workspace.settings.newsletter
+    message = compose_message(
+        email,
+        SAMPLE_MEMBER,
+        sign_token(unsubscribe_key, SAMPLE_SUBSCRIPTION_ID),
+        settings,
+        list_name=list_name,
+        date=datetime.now().astimezone(),
+        message_id=new_message_id(settings),
+    )
+    # LF line ends: a file for people and tools to open; SMTP gets CRLF when sending.
+    return message.as_bytes(policy=message.policy.clone(linesep="\n"))
+
+
+def build_issue(workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes) -> Build:
+    """Render the issue in ``issue_dir`` and write its build folder."""
+    issue = load_issue(issue_dir)
+    result = render_email(issue, workspace.settings, workspace.templates_dir)
+    email = result.email
+    list_name = issue.list_name or workspace.settings.newsletter.default_list
+    folder = issue_dir / BUILD_DIR
+    manifest = {
+        "subject": email.subject,
+        "greeting": {"named": email.greeting.named, "anonymous": email.greeting.anonymous},
+    }
+    write_text_atomic(folder / HTML_FILE, email.html)
+    write_text_atomic(folder / TEXT_FILE, email.text)
+    write_bytes_atomic(
+        folder / PREVIEW_FILE, preview_bytes(email, workspace, list_name, unsubscribe_key)
+    )
+    write_text_atomic(
+        folder / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+    )
+    return Build(folder, result)
+
+
+def load_build(issue_dir: Path) -> RenderedEmail:
+    """The rendered email of an issue, as ``build_issue`` wrote it."""
+    folder = issue_dir / BUILD_DIR
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        greeting = manifest["greeting"]
+        return RenderedEmail(
+            subject=str(manifest["subject"]),
+            html=(folder / HTML_FILE).read_text(encoding="utf-8"),
+            text=(folder / TEXT_FILE).read_text(encoding="utf-8"),
+            greeting=Greeting(named=str(greeting["named"]), anonymous=str(greeting["anonymous"])),
+        )
+    except FileNotFoundError as error:
+        raise IssueError(
+            f"{issue_dir.name} has not been rendered ({error.filename} is missing)",
+            f'run "newsletter render {issue_dir.name}"',
+        ) from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise IssueError(
+            f"{folder / MANIFEST_FILE}: damaged ({error})",
+            f'run "newsletter render {issue_dir.name}" again',
+        ) from None

@@ -1,0 +1,48 @@
+"""The render pipeline for one issue, in the order it runs; no files written here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.issue import Issue
+from newsletter.render.checks import RenderWarning, check_email, own_hosts
+from newsletter.render.compile import compile_mjml, inline_css
+from newsletter.render.context import template_context
+from newsletter.render.mjml_check import check_document, check_templates
+from newsletter.render.model import RenderedEmail
+from newsletter.render.templates import render_template
+from newsletter.render.texts import greeting_of, load_texts, load_theme, texts_file
+from newsletter.settings import Settings
+
+HTML_TEMPLATE = "email.mjml"
+TEXT_TEMPLATE = "email.txt"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    email: RenderedEmail
+    warnings: tuple[RenderWarning, ...]
+
+
+def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> RenderResult:
+    """Templates → our MJML check → mjml-python → premailer, and the plain text."""
+    newsletter = settings.newsletter
+    texts = load_texts(templates_dir, newsletter.locale)
+    context = template_context(issue, newsletter, texts, load_theme(templates_dir))
+    check_templates(templates_dir)
+    origin = templates_dir / HTML_TEMPLATE
+    mjml = render_template(templates_dir, HTML_TEMPLATE, context)
+    check_document(mjml, origin)
+    html = inline_css(compile_mjml(mjml, origin))
+    text = render_template(templates_dir, TEXT_TEMPLATE, context)
+    email = RenderedEmail(
+        subject=issue.subject,
+        html=html,
+        text=text,
+        greeting=greeting_of(texts, texts_file(templates_dir, newsletter.locale)),
+    )
+    hosts = own_hosts(
+        [newsletter.site_url, newsletter.web_url, *(source.url for source in settings.sources)]
+    )
+    return RenderResult(email, check_email(html, issue.subject, issue.preheader, hosts))

@@ -1,0 +1,69 @@
+"""Markdown (the editorial) as readable plain text for the text part of the email.
+
+Paragraphs become single lines (the template wraps them), links keep their address
+in brackets, list items keep their marker; emphasis marks are dropped.
+"""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_PARSER = MarkdownIt("commonmark", {"html": False})
+
+
+def _inline(children: list[Token]) -> str:
+    parts: list[str] = []
+    links: list[str] = []
+    for token in children:
+        if token.type in ("text", "code_inline", "html_inline"):
+            parts.append(token.content)
+        elif token.type == "softbreak":
+            parts.append(" ")
+        elif token.type == "hardbreak":
+            parts.append("\n")
+        elif token.type == "link_open":
+            links.append(str(token.attrs.get("href", "")))
+        elif token.type == "link_close" and links:
+            href = links.pop()
+            parts.append(f" ({href})" if href and href not in "".join(parts[-1:]) else "")
+        elif token.type == "image":
+            parts.append(token.content)
+    return "".join(parts)
+
+
+def markdown_to_text(markdown: str) -> str:
+    lines: list[str] = []
+    prefixes: list[str] = []
+    numbers: list[int] = []
+    for token in _PARSER.parse(markdown):
+        if token.type == "bullet_list_open":
+            numbers.append(0)
+        elif token.type == "ordered_list_open":
+            numbers.append(int(token.attrs.get("start", 1) or 1))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            numbers.pop()
+            if not numbers:
+                lines.append("")
+        elif token.type == "list_item_open":
+            if numbers[-1]:
+                prefixes.append(f"{numbers[-1]}. ")
+                numbers[-1] += 1
+            else:
+                prefixes.append("- ")
+        elif token.type == "list_item_close":
+            prefixes.pop()
+        elif token.type == "blockquote_open":
+            prefixes.append("> ")
+        elif token.type == "blockquote_close":
+            prefixes.pop()
+        elif token.type == "inline" and token.children is not None:
+            lines.append("".join(prefixes) + _inline(token.children))
+            if not numbers:  # paragraphs and headings get a blank line, list items not
+                lines.append("")
+        elif token.type in ("fence", "code_block"):
+            lines.extend(token.content.rstrip("\n").splitlines())
+            lines.append("")
+        elif token.type == "hr":
+            lines.extend(["-" * 20, ""])
+    return "\n".join(lines).strip("\n")

@@ -1,0 +1,55 @@
+"""The editable data beside the templates: ``theme.toml`` and ``texts/<locale>.toml``.
+
+Both are plain TOML that maintainers edit; templates read them as ``theme.<name>``
+and ``texts.<name>``. A key a template needs but the file lacks is reported by the
+template (file and line), so only the keys code itself uses are checked here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from newsletter.errors import TemplateError
+from newsletter.render.placeholders import Greeting
+
+THEME_FILE = "theme.toml"
+TEXTS_DIR = "texts"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(
+            f"{path}: file not found", "copy it from a new workspace (newsletter init)"
+        ) from None
+    except UnicodeDecodeError:
+        raise TemplateError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise TemplateError(f"{path}: not valid TOML: {error}") from None
+
+
+def load_theme(templates_dir: Path) -> dict[str, Any]:
+    return _load_toml(templates_dir / THEME_FILE)
+
+
+def texts_file(templates_dir: Path, locale: str) -> Path:
+    return templates_dir / TEXTS_DIR / f"{locale}.toml"
+
+
+def load_texts(templates_dir: Path, locale: str) -> dict[str, Any]:
+    return _load_toml(texts_file(templates_dir, locale))
+
+
+def greeting_of(texts: dict[str, Any], source: Path) -> Greeting:
+    """The greeting wording; ``source`` names the texts file in errors."""
+    named, anonymous = texts.get("greeting"), texts.get("greeting_without_name")
+    if not isinstance(named, str) or "{first_name}" not in named:
+        raise TemplateError(
+            f'{source}: greeting: expected a text with {{first_name}} in it, like "Hallo {{first_name}},"'
+        )
+    if not isinstance(anonymous, str):
+        raise TemplateError(f'{source}: greeting_without_name: expected a text like "Hallo,"')
+    return Greeting(named=named, anonymous=anonymous)
