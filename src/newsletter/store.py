@@ -112,6 +112,55 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "delivery journal: sent issues, snapshots per issue and list, deliveries",
+        (
+            # An issue is frozen by its first real send: the hash of the build it sends.
+            """
+            CREATE TABLE issue_sends (
+                issue TEXT PRIMARY KEY,
+                build_hash TEXT NOT NULL,
+                started_at TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE issue_snapshots (
+                issue TEXT NOT NULL REFERENCES issue_sends (issue),
+                list_id INTEGER NOT NULL REFERENCES lists (id),
+                taken_at TEXT NOT NULL,
+                PRIMARY KEY (issue, list_id)
+            )
+            """,
+            # One row per issue × member, whatever list brought them in: nobody twice.
+            # The member's fields are kept as snapshotted so a resumed send is identical;
+            # forgetting the member erases the row with them.
+            """
+            CREATE TABLE deliveries (
+                id INTEGER PRIMARY KEY,
+                issue TEXT NOT NULL REFERENCES issue_sends (issue),
+                member_id INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+                list_id INTEGER NOT NULL REFERENCES lists (id),
+                subscription_id TEXT NOT NULL,
+                email TEXT NOT NULL,
+                first_name TEXT NOT NULL,
+                last_name TEXT NOT NULL,
+                name TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+                permanent INTEGER NOT NULL DEFAULT 0 CHECK (permanent IN (0, 1)),
+                reply TEXT,
+                message_id TEXT,
+                queued_at TEXT NOT NULL,
+                attempted_at TEXT,
+                finished_at TEXT,
+                UNIQUE (issue, member_id)
+            )
+            """,
+            "CREATE INDEX deliveries_by_status ON deliveries (issue, status)",
+        ),
+    ),
 )
 
 
