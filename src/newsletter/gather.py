@@ -130,7 +130,7 @@ class GatherReport:
 
 def current_time() -> datetime:
     """Now, in Berlin; the one clock gather reads (tests replace it)."""
-    return datetime.now(BERLIN)
+    return datetime.now(BERLIN).replace(microsecond=0)
 
 
 def cutoff(request: GatherRequest, last_sent: datetime | None, now: datetime) -> datetime:

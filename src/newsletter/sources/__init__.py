@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from newsletter.settings import SourceType
+from pathlib import Path
+
+from newsletter.settings import SourceSettings, SourceType
 from newsletter.sources.contract import Source, SourceResult
 from newsletter.sources.feed import FeedSource
 from newsletter.sources.fetch import FetchLimits
@@ -20,8 +22,20 @@ def open_sources(workspace: Workspace, limits: FetchLimits | None = None) -> lis
     cache = workspace.state_dir / FEED_CACHE
     sources: list[Source] = []
     for settings in workspace.settings.sources:
+        label = source_label(settings, workspace.root)
         if settings.type is SourceType.FEED:
-            sources.append(FeedSource(settings, site_url, cache, limits or FetchLimits()))
+            sources.append(FeedSource(settings, label, site_url, cache, limits or FetchLimits()))
         else:
-            sources.append(FolderSource(settings, site_url))
+            sources.append(FolderSource(settings, label, site_url))
     return sources
+
+
+def source_label(settings: SourceSettings, root: Path) -> str:
+    """The source's name, else its address, else its path as newsletter.toml gives it.
+
+    Labels land in issue.md, so a path is relative to the workspace, never this PC's.
+    """
+    if settings.name or settings.url or settings.path is None:
+        return settings.label
+    path = settings.path
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)

@@ -43,13 +43,10 @@ _NOT_A_FEED_HINT = "use the address of the feed itself (it often ends in /feed o
 @dataclass(frozen=True)
 class FeedSource:
     settings: SourceSettings
+    label: str
     site_url: str
     cache_dir: Path
     limits: FetchLimits
-
-    @property
-    def label(self) -> str:
-        return self.settings.label
 
     def collect(self) -> SourceResult:
         if self.settings.url is not None:

@@ -34,11 +34,8 @@ def read_text(path: Path) -> str:
 @dataclass(frozen=True)
 class FolderSource:
     settings: SourceSettings
+    label: str
     site_url: str
-
-    @property
-    def label(self) -> str:
-        return self.settings.label
 
     def _files(self, folder: Path) -> list[Path]:
         if not folder.is_dir():

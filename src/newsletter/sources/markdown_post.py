@@ -48,7 +48,12 @@ def split_front_matter(file: PostFile) -> tuple[dict[str, Any], str]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 2}" if mark is not None else ""
-        raise SourceError(f"{file.name}: the front matter is not valid YAML{at}") from None
+        problem = getattr(error, "problem", None) or "unreadable"
+        # The usual cause: a title like `title: Radweg: endlich sicher` needs quotes.
+        hint = '; put a text that contains ": " in quotes' if "mapping values" in problem else ""
+        raise SourceError(
+            f"{file.name}: the front matter is not valid YAML{at} ({problem}){hint}"
+        ) from None
     if not isinstance(data, dict):
         raise SourceError(f"{file.name}: the front matter must be fields like title: ...")
     return data, "\n".join(lines[end + 1 :])
