@@ -1,0 +1,111 @@
+"""Screenshots in real headless Chromium: phone and desktop width, dark mode, no network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from statistics import median
+
+import mjml
+import pytest
+from playwright.sync_api import Browser
+
+from newsletter.browser import BrowserError, find_chromium, is_loopback
+from newsletter.preview.screenshots import SHOTS, Screenshots, email_page, take_screenshots
+
+from .preview_support import FIXTURES, column_boxes, horizontal_overflow, luminance, read_png
+
+# The shared Chromium fixtures (`browser`).
+pytest_plugins = ["tests.preview_fixtures"]
+
+
+@pytest.fixture(scope="module")
+def two_columns(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A compiled MJML email with a two-column row, a dark-mode style and remote images."""
+    html = mjml.mjml2html((FIXTURES / "two-columns.mjml").read_text(encoding="utf-8"))
+    path = tmp_path_factory.mktemp("email") / "email.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def screenshot_once(
+    two_columns: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Browser], Screenshots]:
+    # Taking them costs about a second and a half; the tests below only read them.
+    @cache
+    def take(browser: Browser) -> Screenshots:
+        return take_screenshots(two_columns, tmp_path_factory.mktemp("build"), browser)
+
+    return take
+
+
+@pytest.fixture
+def shots(browser: Browser, screenshot_once: Callable[[Browser], Screenshots]) -> Screenshots:
+    return screenshot_once(browser)
+
+
+def test_at_375_px_the_email_fits_and_its_columns_stack(
+    browser: Browser, two_columns: Path
+) -> None:
+    with email_page(browser, two_columns, 375) as page:
+        assert horizontal_overflow(page) == 0
+        left, right = column_boxes(page)
+    assert right.top >= left.bottom - 1, f"the right column is beside the left one: {left}, {right}"
+    assert left.right - left.left > 300 and right.right - right.left > 300
+
+
+def test_at_700_px_the_columns_sit_side_by_side(browser: Browser, two_columns: Path) -> None:
+    with email_page(browser, two_columns, 700) as page:
+        assert horizontal_overflow(page) == 0
+        left, right = column_boxes(page)
+    assert left.top == pytest.approx(right.top, abs=1)
+    assert right.left >= left.right - 1
+
+
+def test_screenshots_are_written_at_both_widths_and_in_dark_mode(shots: Screenshots) -> None:
+    assert [p.name for p in shots.files] == [
+        "screenshot-375.png",
+        "screenshot-700.png",
+        "screenshot-dark-375.png",
+    ]
+    widths = [read_png(path).width for path in shots.files]
+    assert widths == [shot.width for shot in SHOTS]
+
+
+def test_the_dark_screenshot_has_a_dark_background(shots: Screenshots) -> None:
+    light, _, dark = shots.files
+
+    def typical_brightness(path: Path) -> float:
+        png = read_png(path)
+        grid = [(x, y) for x in range(0, png.width, 10) for y in range(0, png.height, 10)]
+        return median(luminance(png.pixel(x, y)) for x, y in grid)
+
+    assert typical_brightness(dark) < 50
+    assert typical_brightness(light) > 200
+
+
+def test_requests_leaving_the_machine_are_refused_and_reported(shots: Screenshots) -> None:
+    assert "https://www.example.org/bilder/radweg.jpg" in shots.blocked
+    assert "http://192.0.2.1/bilder/baum.jpg" in shots.blocked
+    assert all(not is_loopback(url) for url in shots.blocked)
+
+
+def test_loopback_addresses_stay_allowed() -> None:
+    assert is_loopback("http://127.0.0.1:8123/email")
+    assert is_loopback("http://localhost/x.png")
+    assert is_loopback("http://[::1]:80/")
+    assert is_loopback("file:///tmp/email.html")
+    assert not is_loopback("https://fonts.googleapis.com/css?family=Ubuntu")
+    assert not is_loopback("http://127.0.0.1.example.com/")
+
+
+def test_without_an_email_there_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="render the issue first"):
+        take_screenshots(tmp_path / "email.html", tmp_path)
+
+
+def test_a_missing_chromium_names_the_package_to_install(tmp_path: Path) -> None:
+    with pytest.raises(BrowserError, match="apt-get install chromium"):
+        find_chromium({"NEWSLETTER_CHROMIUM": str(tmp_path / "nowhere")})
