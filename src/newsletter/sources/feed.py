@@ -91,7 +91,7 @@ def parse_feed(data: bytes, label: str, *, feed_url: str | None, site_url: str) 
     warnings: list[str] = []
     if parsed.get("bozo"):
         warnings.append(
-            f"the feed is not well-formed ({_describe_bozo(parsed.get('bozo_exception'))}); "
+            f"the feed is not well-formed XML ({_describe_bozo(parsed.get('bozo_exception'))}); "
             f"read {len(parsed.entries)} entries as far as possible"
         )
     root = feed_url or site_url
@@ -108,7 +108,9 @@ def parse_feed(data: bytes, label: str, *, feed_url: str | None, site_url: str) 
 def _describe_bozo(error: object) -> str:
     match = _EXPAT_POSITION.match(str(error))
     if match:
-        return f"{match.group(3)} at line {match.group(1)}, column {match.group(2)}"
+        # expat says "not well-formed (invalid token)"; the warning says the first part itself.
+        problem = match.group(3).removeprefix("not well-formed").strip(" ()")
+        return f"{problem} at line {match.group(1)}, column {match.group(2)}"
     return str(error) or type(error).__name__
 
 

@@ -48,11 +48,12 @@ def split_front_matter(file: PostFile) -> tuple[dict[str, Any], str]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 2}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "unreadable"
+        problem = str(getattr(error, "problem", None) or "unreadable")
         # The usual cause: a title like `title: Radweg: endlich sicher` needs quotes.
-        hint = '; put a text that contains ": " in quotes' if "mapping values" in problem else ""
+        if "mapping values" in problem:
+            problem = 'put a text that contains ": " in quotes'
         raise SourceError(
-            f"{file.name}: the front matter is not valid YAML{at} ({problem}){hint}"
+            f"{file.name}: the front matter is not valid YAML{at}; {problem}"
         ) from None
     if not isinstance(data, dict):
         raise SourceError(f"{file.name}: the front matter must be fields like title: ...")

@@ -1,0 +1,107 @@
+"""Feeds over HTTP from a real local server: cache and 304, and each failure one clear error."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import SourceError
+from newsletter.settings import SourceSettings, SourceType
+from newsletter.sources.feed import FeedSource
+from newsletter.sources.fetch import FetchLimits, fetch
+
+from .test_gather_support import FEEDS, SITE_URL, FeedServer
+
+FAST = FetchLimits(connect_timeout=1.0, read_timeout=0.3, max_bytes=1024 * 1024)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+def feed(url: str, cache: Path) -> FeedSource:
+    settings = SourceSettings(type=SourceType.FEED, url=url, path=None, name=None)
+    return FeedSource(settings, url, SITE_URL, cache, FAST)
+
+
+def test_a_feed_over_http_resolves_links_against_its_own_address(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.url("feeds/relative.xml")
+    (post,) = feed(url, tmp_path).collect().posts
+    assert post.url == f"{server.url('briefe/november')}"
+
+
+def test_second_fetch_is_conditional_and_a_304_reads_the_cache(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.url("feeds/rss20.xml")
+    first = fetch(url, "rss", tmp_path, FAST)
+    second = fetch(url, "rss", tmp_path, FAST)
+    assert (first.from_cache, second.from_cache) == (False, True)
+    assert second.data == first.data == (FEEDS / "rss20.xml").read_bytes()
+    (_, first_headers), (_, second_headers) = server.requests
+    assert "If-None-Match" not in first_headers
+    assert second_headers["If-None-Match"].startswith('"')
+
+
+def test_a_lost_cache_means_a_plain_request_again(server: FeedServer, tmp_path: Path) -> None:
+    url = server.url("feeds/rss20.xml")
+    fetch(url, "rss", tmp_path, FAST)
+    for cached in tmp_path.glob("*.xml"):
+        cached.unlink()
+    again = fetch(url, "rss", tmp_path, FAST)
+    assert not again.from_cache
+    assert "If-None-Match" not in server.requests[-1][1]
+
+
+def test_404_names_the_source_and_the_fix(server: FeedServer, tmp_path: Path) -> None:
+    url = server.url("feeds/gibt-es-nicht.xml")
+    with pytest.raises(SourceError) as caught:
+        feed(url, tmp_path).collect()
+    assert str(caught.value) == (
+        f'feed "{url}": {url} answered 404 Not Found; check "url" of this source in newsletter.toml'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_that_does_not_answer_in_time(tmp_path: Path) -> None:
+    with FeedServer(delay=2.0) as slow:
+        url = slow.url("slow/rss20.xml")
+        with pytest.raises(SourceError) as caught:
+            feed(url, tmp_path).collect()
+    assert str(caught.value) == (
+        f'feed "{url}": {url} did not answer within 0.3 seconds (read timeout); '
+        'try again later or check "url" of this source in newsletter.toml'
+    )
+
+
+def test_an_html_page_is_not_a_feed(server: FeedServer, tmp_path: Path) -> None:
+    url = server.url("feeds/page.html")
+    with pytest.raises(SourceError, match=r"is a web page, not an RSS or Atom feed; use the"):
+        feed(url, tmp_path).collect()
+
+
+def test_a_feed_over_the_size_limit_is_refused(server: FeedServer, tmp_path: Path) -> None:
+    url = server.url(f"big/{2 * 1024 * 1024}")
+    with pytest.raises(SourceError) as caught:
+        feed(url, tmp_path).collect()
+    assert str(caught.value).startswith(f'feed "{url}": larger than the limit of 1 MB;')
+
+
+def test_nobody_listening(tmp_path: Path) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/rss.xml"
+    with pytest.raises(SourceError) as caught:
+        feed(url, tmp_path).collect()
+    message = str(caught.value)
+    assert message.startswith(f'feed "{url}": cannot fetch {url} (')
+    assert message.endswith('; check "url" of this source in newsletter.toml')
+    assert "\n" not in message
