@@ -25,6 +25,12 @@ class RenderResult:
     warnings: tuple[RenderWarning, ...]
 
 
+def _ending_in_newline(text: str) -> str:
+    # The email package adds a missing final newline to a message part; with it already
+    # there, a part decodes to exactly the filled-in text (the Messages stage relies on it).
+    return text if text.endswith("\n") else text + "\n"
+
+
 def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> RenderResult:
     """Templates → our MJML check → mjml-python → premailer, and the plain text."""
     newsletter = settings.newsletter
@@ -38,8 +44,8 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
     text = render_template(templates_dir, TEXT_TEMPLATE, context)
     email = RenderedEmail(
         subject=issue.subject,
-        html=html,
-        text=text,
+        html=_ending_in_newline(html),
+        text=_ending_in_newline(text),
         greeting=greeting_of(texts, texts_file(templates_dir, newsletter.locale)),
     )
     hosts = own_hosts(

@@ -68,7 +68,14 @@ def render_template(templates_dir: Path, name: str, context: Mapping[str, Any]) 
     except jinja2.TemplateSyntaxError as error:
         where = _located(templates_dir, error.filename or name, error.lineno)
         raise TemplateError(f"{where}: {error.message}") from None
-    except (jinja2.TemplateError, LookupError, ValueError, TypeError, ArithmeticError) as error:
+    except (
+        jinja2.TemplateError,
+        LookupError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        ArithmeticError,
+    ) as error:
         # Templates are maintainers' code: a bad filter argument (e.g. a date format
         # Babel rejects) is their mistake too, reported at the template's line.
         raise TemplateError(f"{_failing_line(templates_dir, error, name)}: {error}") from None

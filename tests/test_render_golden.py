@@ -1,0 +1,57 @@
+"""Golden files of the sample issue: the diff of a template change is the review.
+
+Regenerate after an intended change, then read the diff:
+    NEWSLETTER_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/test_render_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from newsletter.render.build import build_issue
+from tests.render_support import KEY, issue_dir, render_workspace
+
+GOLDEN = Path(__file__).parent / "golden" / "render"
+REGENERATE = os.environ.get("NEWSLETTER_REGENERATE_GOLDEN") == "1"
+# What changes on every render of the same issue: the send date, the Message-ID and
+# the MIME boundary.
+_VOLATILE = [
+    (re.compile(r"^Date: .*$", re.MULTILINE), "Date: <masked>"),
+    (re.compile(r"^Message-ID: .*$", re.MULTILINE), "Message-ID: <masked>"),
+    (re.compile(r"={15}\d+=="), "===============<boundary>=="),
+]
+
+
+def masked(text: str) -> str:
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workspace = render_workspace(tmp_path_factory.mktemp("golden"))
+    return build_issue(workspace, issue_dir(workspace), KEY).folder
+
+
+@pytest.mark.parametrize("name", ["email.html", "email.txt", "preview.eml"])
+def test_output_matches_golden_file(build_dir: Path, name: str) -> None:
+    actual = masked((build_dir / name).read_text(encoding="utf-8"))
+    golden = GOLDEN / name
+    if REGENERATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(actual, encoding="utf-8", newline="\n")
+    expected = golden.read_text(encoding="utf-8")
+    assert actual == expected, (
+        f"{name} differs from {golden}; if the change is intended, regenerate with "
+        "NEWSLETTER_REGENERATE_GOLDEN=1 and review the diff"
+    )
+
+
+def test_masking_leaves_the_rest_alone() -> None:
+    header = "Date: Tue, 03 Nov 2026 08:00:00 +0000\nSubject: Date: x\n"
+    assert masked(header) == "Date: <masked>\nSubject: Date: x\n"

@@ -1,0 +1,102 @@
+"""The warnings render prints: each one triggered, and silent for a clean email."""
+
+from __future__ import annotations
+
+from newsletter.render.checks import (
+    GMAIL_CLIP_BYTES,
+    RenderWarning,
+    WarningKind,
+    check_email,
+    own_hosts,
+)
+
+HOSTS = own_hosts(["https://www.example.org", "https://newsletter.example.org/", None])
+CLEAN = (
+    "<!DOCTYPE html><html><head><style>.a { color: red !important; }</style></head><body>"
+    '<img src="https://www.example.org/a.jpg" alt="Ein Bild" width="250">'
+    '<a href="https://www.example.org/x">x</a> <a href="mailto:kv@example.org">m</a>'
+    '<div style="background:url(https://newsletter.example.org/bg.png)"></div>'
+    "</body></html>"
+)
+
+
+def kinds(warnings: tuple[RenderWarning, ...]) -> list[WarningKind]:
+    return [warning.kind for warning in warnings]
+
+
+def check(
+    html: str = CLEAN, subject: str = "Newsletter November", preheader: str = "Neues"
+) -> tuple[RenderWarning, ...]:
+    return check_email(html, subject, preheader, HOSTS)
+
+
+def test_clean_email_has_no_warnings() -> None:
+    assert check() == ()
+
+
+def test_own_hosts_are_those_of_the_given_urls() -> None:
+    assert {"www.example.org", "newsletter.example.org"} == HOSTS
+
+
+def test_image_without_alt_or_width() -> None:
+    warnings = check(CLEAN.replace(' alt="Ein Bild" width="250"', ""))
+    assert kinds(warnings) == [WarningKind.IMAGE_ALT, WarningKind.IMAGE_WIDTH]
+    assert "https://www.example.org/a.jpg" in str(warnings[0])
+
+
+def test_empty_alt_counts_as_missing() -> None:
+    assert kinds(check(CLEAN.replace('alt="Ein Bild"', 'alt=" "'))) == [WarningKind.IMAGE_ALT]
+
+
+def test_http_and_relative_links_are_not_https() -> None:
+    html = CLEAN.replace("https://www.example.org/x", "http://www.example.org/x")
+    html = html.replace("</body>", '<a href="/relativ">r</a></body>')
+    warnings = check(html)
+    assert kinds(warnings) == [WarningKind.INSECURE_LINK, WarningKind.INSECURE_LINK]
+    assert str(warnings[0]) == "link not https: http://www.example.org/x"
+
+
+def test_links_to_other_sites_are_fine_but_loading_from_them_is_not() -> None:
+    html = CLEAN.replace("https://www.example.org/x", "https://other.example.com/")
+    assert check(html) == ()
+    html = CLEAN.replace("https://www.example.org/a.jpg", "https://tracker.example.com/p.gif")
+    warnings = check(html)
+    assert kinds(warnings) == [WarningKind.THIRD_PARTY]
+    assert "tracker.example.com" in str(warnings[0])
+
+
+def test_third_party_css_url_font_and_stylesheet() -> None:
+    html = CLEAN.replace(
+        ".a { color",
+        "@import 'https://fonts.example.com/css'; "
+        "@font-face { src: url('https://fonts.example.com/f.woff2'); } .a { color",
+    ).replace("</head>", '<link rel="stylesheet" href="https://cdn.example.com/s.css"></head>')
+    html = html.replace("newsletter.example.org/bg.png", "img.example.com/bg.png")
+    hosts = sorted(str(w).split(" from ")[1].split(",")[0] for w in check(html))
+    assert hosts == [
+        "cdn.example.com",
+        "fonts.example.com",
+        "fonts.example.com",
+        "img.example.com",
+    ]
+
+
+def test_subject_empty_or_too_long() -> None:
+    assert kinds(check(subject="  ")) == [WarningKind.SUBJECT]
+    assert kinds(check(subject="x" * 78)) == []
+    warnings = check(subject="x" * 79)
+    assert kinds(warnings) == [WarningKind.SUBJECT]
+    assert "79 characters" in str(warnings[0])
+
+
+def test_missing_preheader() -> None:
+    assert kinds(check(preheader="")) == [WarningKind.PREHEADER]
+
+
+def test_html_over_102_kb_is_clipped_by_gmail() -> None:
+    padding = "<p>" + "ä" * ((GMAIL_CLIP_BYTES - len(CLEAN)) // 2) + "</p>"
+    html = CLEAN.replace("</body>", padding + "</body>")
+    assert len(html.encode()) > GMAIL_CLIP_BYTES > len(html)  # counted in bytes, not characters
+    warnings = check(html)
+    assert kinds(warnings) == [WarningKind.SIZE]
+    assert "Gmail clips" in str(warnings[0])
