@@ -1,0 +1,392 @@
+"""The delivery journal: who is to get an issue, who got it, and what the server said.
+
+Tables (``newsletter.store``'s migration 2): ``issue_sends`` (the issue is sent and
+frozen to the hash of its build), ``issue_snapshots`` (which lists it went to) and
+``deliveries`` (one row per issue × member, whatever list brought them in).
+
+The crash-safety protocol, with the sender (``newsletter.deliver.sender``):
+1. a message is marked ``sending`` and that is committed before it goes to the server;
+2. after the server's reply it is recorded (``sent``, ``failed``, back to ``pending``);
+   those records ride along with the next commit of step 1, so one commit per batch
+   of messages handed out, not two per message.
+A kill -9 at any moment therefore leaves at most ``concurrency`` rows ``sending``: the
+messages in flight, whose fate is unknown. The next send (``prepare``) marks them
+uncertain and sends them again, with the same Message-ID, so nobody is skipped; the
+status lists them as uncertain, since they may have arrived twice.
+
+Power loss: commits are written at once but synced to disk only every ``SYNC_EVERY``
+messages or ``SYNC_SECONDS`` (SQLite WAL with ``synchronous = NORMAL`` between syncs),
+so after a power cut up to that many messages may be sent again without being listed
+as uncertain. A process crash loses nothing that was committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from itertools import islice
+
+from newsletter import store
+from newsletter.deliver.sender import Outcome, Outgoing, Result
+from newsletter.errors import DeliveryError
+from newsletter.members.addresses import address_hash
+from newsletter.members.records import Recipient, SuppressionReason
+
+SYNC_EVERY = 100
+SYNC_SECONDS = 1.0
+_PAGE = 1000
+
+
+class DeliveryStatus(StrEnum):
+    """Mirrored by the CHECK constraint on ``deliveries.status``."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # handed to the server; after a crash: uncertain
+    SENT = "sent"  # accepted by the server (not "delivered")
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    issue: str
+    recipient: Recipient  # as snapshotted, so a resumed send builds the same message
+    list_id: int
+    status: DeliveryStatus
+    attempts: int
+    uncertain: bool
+    reply: str | None
+    message_id: str | None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare`` found and did, for the summary before a send."""
+
+    first_send: bool
+    added: int  # members newly snapshotted from this list
+    recovered: int  # left ``sending`` by a crash: sent again, listed as uncertain
+    due: int  # to be sent now
+    skipped: int  # unsubscribed or suppressed since the snapshot
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    email: str
+    reply: str
+    permanent: bool  # False: refused temporarily; the next send tries again
+
+
+@dataclass(frozen=True)
+class IssueStatus:
+    issue: str
+    started_at: datetime | None  # the first real send; None: never sent
+    lists: tuple[str, ...]
+    pending: int
+    sending: int  # in flight now, or (no send running) left by a crash: uncertain
+    sent: int
+    failed: int
+    skipped: int
+    failures: tuple[FailedDelivery, ...]
+    uncertain: tuple[str, ...]  # may have the issue twice, or (still sending) not at all
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.sent + self.failed + self.skipped
+
+
+def _time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# A row is still wanted while its subscription is; an unsubscribe ends the subscription
+# (store.suppress), and forgetting a member deletes the row itself. These fragments are
+# put into queries with f-strings (noqa: S608 there): constants, never input.
+_WANTED = """
+    EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription_id AND s.status = 'subscribed')
+"""
+_DUE = f"""
+    d.issue = ? AND (d.status = 'pending' OR (d.status = 'failed' AND d.permanent = 0))
+    AND {_WANTED}
+"""
+
+
+# ---------------------------------------------------------------- before a send
+
+
+def is_sent(db: store.Database, issue: str) -> bool:
+    """Whether a real send of the issue has started (gather reads this)."""
+    row = db.execute("SELECT 1 FROM issue_sends WHERE issue = ?", (issue,)).fetchone()
+    return row is not None
+
+
+def prepare(
+    db: store.Database, issue: str, list_id: int, build_hash: str, now: datetime | None = None
+) -> Prepared:
+    """Everything before a real send, in one transaction: freeze, snapshot, recover.
+
+    Raises DeliveryError when the issue was first sent from another build: a resumed
+    send must deliver exactly what the first part of the run did.
+    """
+    at = _time(now or _utcnow())
+    with db.transaction():
+        first_send = _freeze(db, issue, build_hash, at)
+        added = _snapshot(db, issue, list_id, at)
+        recovered = db.execute(
+            """
+            UPDATE deliveries SET status = 'pending', uncertain = 1
+            WHERE issue = ? AND status = 'sending'
+            """,
+            (issue,),
+        ).rowcount
+        due = count_due(db, issue)
+        skipped = _count(db, f"d.issue = ? AND d.status = 'pending' AND NOT {_WANTED}", issue)
+    return Prepared(first_send, added, recovered, due, skipped)
+
+
+def _freeze(db: store.Database, issue: str, build_hash: str, at: str) -> bool:
+    row = db.execute("SELECT build_hash FROM issue_sends WHERE issue = ?", (issue,)).fetchone()
+    if row is None:
+        db.execute(
+            "INSERT INTO issue_sends (issue, build_hash, started_at) VALUES (?, ?, ?)",
+            (issue, build_hash, at),
+        )
+        return True
+    if row[0] != build_hash:
+        raise DeliveryError(
+            f"the issue {issue} has changed since its first send started",
+            "members who already have it got the earlier version; restore that build "
+            "(issue.md and templates as they were) to send the rest, or make a new issue",
+        )
+    return False
+
+
+def _snapshot(db: store.Database, issue: str, list_id: int, at: str) -> int:
+    """Add the list's subscribed members who are not in the issue's journal yet."""
+    db.execute(
+        """
+        INSERT INTO issue_snapshots (issue, list_id, taken_at) VALUES (?, ?, ?)
+        ON CONFLICT (issue, list_id) DO UPDATE SET taken_at = excluded.taken_at
+        """,
+        (issue, list_id, at),
+    )
+    before = db.connection.total_changes
+    recipients = store.iter_recipients(db, list_id)
+    while page := list(islice(recipients, _PAGE)):
+        # A member already in the journal through another list keeps their row (nobody
+        # gets it twice), unless that row is untried and its list subscription has ended:
+        # then this list's subscription takes over, and its unsubscribe link with it.
+        db.executemany(
+            f"""
+            INSERT INTO deliveries (issue, member_id, list_id, subscription_id, email,
+                                    first_name, last_name, name, queued_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (issue, member_id) DO UPDATE
+                SET list_id = excluded.list_id, subscription_id = excluded.subscription_id
+                WHERE status = 'pending' AND attempts = 0
+                  AND NOT {_WANTED.replace("d.subscription_id", "deliveries.subscription_id")}
+            """,  # noqa: S608
+            (
+                (issue, r.member_id, list_id, r.subscription_id, r.email, r.first_name,
+                 r.last_name, r.name, at)
+                for r in page
+            ),
+        )  # fmt: skip
+    return db.connection.total_changes - before
+
+
+def _count(db: store.Database, where: str, issue: str) -> int:
+    query = f"SELECT count(*) FROM deliveries d WHERE {where}"  # noqa: S608
+    row = db.execute(query, (issue,)).fetchone()
+    return int(row[0])
+
+
+def count_due(db: store.Database, issue: str) -> int:
+    return _count(db, _DUE, issue)
+
+
+def due(db: store.Database, issue: str) -> Iterator[Delivery]:
+    """The deliveries to send now, in journal order, a page at a time (flat memory)."""
+    after = 0
+    while True:
+        rows = db.execute(
+            f"""
+            SELECT d.id, d.issue, d.subscription_id, d.member_id, d.email, d.first_name,
+                   d.last_name, d.name, d.list_id, d.status, d.attempts, d.uncertain,
+                   d.reply, d.message_id
+            FROM deliveries d WHERE {_DUE} AND d.id > ? ORDER BY d.id LIMIT ?
+            """,  # noqa: S608
+            (issue, after, _PAGE),
+        ).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield Delivery(
+                id=row[0],
+                issue=row[1],
+                recipient=Recipient(row[2], row[3], row[4], row[5], row[6], row[7]),
+                list_id=row[8],
+                status=DeliveryStatus(row[9]),
+                attempts=row[10],
+                uncertain=bool(row[11]),
+                reply=row[12],
+                message_id=row[13],
+            )
+        after = rows[-1][0]
+
+
+# ---------------------------------------------------------------- status
+
+
+def status(db: store.Database, issue: str) -> IssueStatus:
+    started = db.execute("SELECT started_at FROM issue_sends WHERE issue = ?", (issue,)).fetchone()
+    lists = db.execute(
+        """
+        SELECT l.name FROM issue_snapshots x JOIN lists l ON l.id = x.list_id
+        WHERE x.issue = ? ORDER BY x.taken_at, l.name
+        """,
+        (issue,),
+    ).fetchall()
+    counts = dict(
+        db.execute(
+            f"""
+            SELECT CASE WHEN d.status = 'pending' AND NOT {_WANTED} THEN 'skipped'
+                        ELSE d.status END, count(*)
+            FROM deliveries d WHERE d.issue = ? GROUP BY 1
+            """,  # noqa: S608
+            (issue,),
+        ).fetchall()
+    )
+    failures = db.execute(
+        """
+        SELECT email, coalesce(reply, ''), permanent FROM deliveries
+        WHERE issue = ? AND status = 'failed' ORDER BY email
+        """,
+        (issue,),
+    ).fetchall()
+    uncertain = db.execute(
+        """
+        SELECT email FROM deliveries
+        WHERE issue = ? AND (status = 'sending' OR uncertain = 1) ORDER BY email
+        """,
+        (issue,),
+    ).fetchall()
+    return IssueStatus(
+        issue=issue,
+        started_at=datetime.fromisoformat(started[0]) if started else None,
+        lists=tuple(row[0] for row in lists),
+        pending=counts.get("pending", 0),
+        sending=counts.get("sending", 0),
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        skipped=counts.get("skipped", 0),
+        failures=tuple(FailedDelivery(r[0], r[1], bool(r[2])) for r in failures),
+        uncertain=tuple(row[0] for row in uncertain),
+    )
+
+
+# ---------------------------------------------------------------- during a send
+
+_RECORD = {
+    Result.ACCEPTED: (DeliveryStatus.SENT, 0),
+    Result.DEFERRED: (DeliveryStatus.PENDING, 0),
+    Result.FAILED: (DeliveryStatus.FAILED, 1),
+    Result.BOUNCED: (DeliveryStatus.FAILED, 1),
+    Result.GAVE_UP: (DeliveryStatus.FAILED, 0),
+}
+
+
+class Journal:
+    """The sender's DeliveryLog on the ``deliveries`` table of one issue.
+
+    Used from the thread that runs ``send_run`` (which is where the sender calls it).
+    A hard bounce also suppresses the address on every list, as a ``bounced`` record.
+    """
+
+    def __init__(
+        self,
+        db: store.Database,
+        issue: str,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+        sync_every: int = SYNC_EVERY,
+    ) -> None:
+        self._db = db
+        self._issue = issue
+        self._now = now
+        self._monotonic = monotonic
+        self._sync_every = sync_every
+        self._records: list[tuple[Outgoing, Outcome]] = []
+        self._unsynced = 0
+        self._synced_at = monotonic()
+        self._synchronous = int(db.execute("PRAGMA synchronous").fetchone()[0])
+        # Between syncs a commit only reaches the OS, which survives a crash of this
+        # process; ``_sync`` bounds what a power cut can take back.
+        db.execute("PRAGMA synchronous = NORMAL")
+
+    def starting(self, messages: Sequence[Outgoing]) -> None:
+        sync = (
+            self._unsynced + len(messages) >= self._sync_every
+            or self._monotonic() - self._synced_at >= SYNC_SECONDS
+        )
+        if sync:
+            self._db.execute("PRAGMA synchronous = FULL")
+        at = _time(self._now())
+        with self._db.transaction():
+            self._write_records(at)
+            self._db.executemany(
+                """
+                UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
+                                      attempted_at = ?, message_id = ?
+                WHERE id = ?
+                """,
+                ((at, m.message_id or None, m.key) for m in messages),
+            )
+        self._unsynced += len(messages)
+        if sync:
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._unsynced, self._synced_at = 0, self._monotonic()
+
+    def finished(self, message: Outgoing, outcome: Outcome) -> None:
+        self._records.append((message, outcome))
+
+    def close(self) -> None:
+        self._db.execute("PRAGMA synchronous = FULL")
+        with self._db.transaction():
+            self._write_records(_time(self._now()))
+        self._db.execute(f"PRAGMA synchronous = {self._synchronous}")
+
+    def _write_records(self, at: str) -> None:
+        records, self._records = self._records, []
+        self._db.executemany(
+            """
+            UPDATE deliveries SET status = ?, permanent = ?, reply = ?,
+                                  uncertain = max(uncertain, ?), finished_at = ?
+            WHERE id = ?
+            """,
+            (
+                (*_RECORD[outcome.result], outcome.reason, int(outcome.uncertain), at, m.key)
+                for m, outcome in records
+            ),
+        )
+        for message, outcome in records:
+            if outcome.result is Result.BOUNCED:
+                self._suppress(message.envelope.recipient, outcome.reason)
+
+    def _suppress(self, email: str, reply: str) -> None:
+        store.suppress(
+            self._db,
+            address_hash(email),
+            None,
+            SuppressionReason.BOUNCED,
+            f"send {self._issue}: {reply}",
+            self._now(),
+        )

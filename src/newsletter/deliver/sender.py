@@ -1,0 +1,413 @@
+"""The sending engine: ``concurrency`` SMTP connections fed from one queue of messages.
+
+Worker threads only talk SMTP. Everything else happens in the calling thread, one
+event at a time: taking the next message, the rate limit, retries with backoff, the
+relay guard, the journal and the progress callback. So the bookkeeping needs no locks,
+the journal's SQLite connection stays in its own thread, and the crash-safety rule is
+easy to see: a message is marked ``sending`` (and committed) before it is handed to a
+worker, and recorded after its reply, so a kill at any moment leaves at most
+``concurrency`` messages whose fate is unknown.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import queue
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from newsletter.deliver.clock import Clock, SystemClock
+from newsletter.deliver.faults import FaultHook
+from newsletter.deliver.guard import Pause, RelayGuard
+from newsletter.deliver.policy import Policy
+from newsletter.deliver.ratelimit import RateLimiter
+from newsletter.deliver.replies import Stage, Verdict, classify
+from newsletter.deliver.transport import Attempt, Envelope, SmtpConnection
+from newsletter.errors import DeliveryError
+from newsletter.settings import SmtpSettings
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for one member, ready for the wire."""
+
+    key: int  # the journal's delivery id
+    envelope: Envelope
+    message_id: str = ""
+
+
+class Result(StrEnum):
+    ACCEPTED = "accepted"  # the server took it (250): not "delivered"
+    DEFERRED = "deferred"  # not sent yet: tried again later in this run or by the next send
+    FAILED = "failed"  # permanently refused for this recipient
+    BOUNCED = "bounced"  # permanently: no such user (5.1.x); the address is to be suppressed
+    GAVE_UP = "gave up"  # still refused temporarily after every try of this run
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    reason: str  # the SMTP reply, or why we could not ask
+    uncertain: bool = False  # the connection was lost after the message went out
+
+
+class DeliveryLog(Protocol):
+    """Where a run records what happens (the journal; a list in tests)."""
+
+    def starting(self, messages: Sequence[Outgoing]) -> None:
+        """The messages are about to go out; must be durable when this returns."""
+
+    def finished(self, message: Outgoing, outcome: Outcome) -> None:
+        """How one try ended; may be made durable later (at the next ``starting``)."""
+
+    def close(self) -> None:
+        """The run is over: make everything durable."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    accepted: int
+    failed: int
+    retrying: int  # waiting for another try in this run
+    pause: Pause | None  # the relay guard's pause (``until`` in the clock's time), if any
+
+
+@dataclass(frozen=True)
+class Failure:
+    recipient: str
+    reason: str
+    result: Result
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    accepted: int
+    failures: tuple[Failure, ...]
+    # Sent again after the connection was lost between their end and the server's reply:
+    # these members may have the message twice (with the same Message-ID).
+    uncertain: tuple[str, ...]
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def send_run(
+    smtp: SmtpSettings,
+    password: str | None,
+    messages: Iterable[Outgoing],
+    log: DeliveryLog,
+    *,
+    progress: ProgressCallback | None = None,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    tls: ssl.SSLContext | None = None,
+    faults: FaultHook | None = None,
+) -> RunSummary:
+    """Send every message; return what happened, or raise DeliveryError when the run had to stop.
+
+    ``messages`` is read lazily, one message per free connection, so it may build each
+    message on demand. A KeyboardInterrupt lets the messages in flight finish and be
+    recorded, then goes on up. When the run stops (login refused, TLS, 5xx to MAIL FROM,
+    paused too long) everything not accepted stays pending in the log.
+    """
+    run = _Run(
+        smtp,
+        password,
+        iter(messages),
+        log,
+        progress=progress or (lambda _: None),
+        policy=policy or Policy(),
+        clock=clock or SystemClock(),
+        tls=tls,
+        faults=faults or FaultHook.from_environment(),
+    )
+    return run.run()
+
+
+@dataclass(frozen=True)
+class _Task:
+    message: Outgoing
+    ticket: int  # from the relay guard: was it sent before or after a pause?
+    tries: int  # this is try number ``tries`` of the message in this run
+
+
+_Event = tuple[_Task, Attempt | Exception]
+
+
+@dataclass(order=True, frozen=True)
+class _Waiting:
+    due: float
+    order: int
+    message: Outgoing
+    tries: int  # tries made so far
+
+
+class _Run:
+    def __init__(
+        self,
+        smtp: SmtpSettings,
+        password: str | None,
+        messages: Iterator[Outgoing],
+        log: DeliveryLog,
+        *,
+        progress: ProgressCallback,
+        policy: Policy,
+        clock: Clock,
+        tls: ssl.SSLContext | None,
+        faults: FaultHook,
+    ) -> None:
+        self._fresh: Iterator[Outgoing] | None = messages
+        self._log = log
+        self._progress = progress
+        self._policy = policy
+        self._clock = clock
+        self._faults = faults
+        self._where = f"{smtp.host}:{smtp.port}"
+        self._limiter = RateLimiter(smtp.rate)
+        self._guard = RelayGuard(policy)
+        # Each SMTP server greeting carries our name; looking it up once, not per connection.
+        hostname = socket.getfqdn()
+        self._connections = [
+            SmtpConnection(smtp, password, tls=tls, local_hostname=hostname)
+            for _ in range(smtp.concurrency)
+        ]
+        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        self._waiting: list[_Waiting] = []
+        self._order = itertools.count()
+        self._idle = smtp.concurrency
+        self._stop: DeliveryError | None = None
+        self._crash: Exception | None = None
+        self._connect_failures = 0
+        self._accepted = 0
+        self._failures: list[Failure] = []
+        self._uncertain: list[str] = []
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> RunSummary:
+        workers = [
+            threading.Thread(target=self._work, args=(c,), name=f"smtp-{n}", daemon=True)
+            for n, c in enumerate(self._connections, start=1)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            self._stop = self._stop or DeliveryError("interrupted")
+            self._drain()
+            raise
+        finally:
+            for _ in workers:
+                self._tasks.put(None)
+            for worker in workers:
+                worker.join(timeout=5)
+            self._log.close()
+        if self._crash is not None:
+            raise self._crash
+        if self._stop is not None:
+            raise self._stop
+        return RunSummary(self._accepted, tuple(self._failures), tuple(self._uncertain))
+
+    def _loop(self) -> None:
+        while True:
+            self._dispatch()
+            if self._in_flight == 0 and (self._stop is not None or self._all_done):
+                return
+            event = self._clock.wait(self._events, self._next_wake())
+            if event is not None:
+                self._handle(*event)
+                self._report()
+
+    def _drain(self) -> None:
+        """Let the messages in flight finish, so the journal knows their fate."""
+        while self._in_flight:
+            self._handle(*self._events.get())
+
+    @property
+    def _in_flight(self) -> int:
+        return len(self._connections) - self._idle
+
+    @property
+    def _all_done(self) -> bool:
+        return self._fresh is None and not self._waiting
+
+    def _dispatch(self) -> None:
+        now = self._clock.now()
+        batch: list[_Task] = []
+        while self._idle > len(batch) and self._stop is None:
+            if self._guard.delay(now) > 0 or self._limiter.delay(now) > 0:
+                break
+            taken = self._take(now)
+            if taken is None:
+                break
+            message, tries = taken
+            self._limiter.record(now)
+            batch.append(_Task(message, self._guard.ticket(), tries + 1))
+        if not batch:
+            return
+        self._log.starting([task.message for task in batch])
+        self._faults.reached("before-data")
+        for task in batch:
+            self._tasks.put(task)
+        self._idle -= len(batch)
+
+    def _take(self, now: float) -> tuple[Outgoing, int] | None:
+        """The next message to try and its tries so far: a retry that is due, else a new one."""
+        if self._waiting and self._waiting[0].due <= now:
+            waiting = heapq.heappop(self._waiting)
+            return waiting.message, waiting.tries
+        if self._fresh is not None:
+            message = next(self._fresh, None)
+            if message is not None:
+                return message, 0
+            self._fresh = None
+        return None
+
+    def _next_wake(self) -> float:
+        """Seconds until there may be something to hand out; inf: wait for a reply."""
+        if self._idle == 0 or self._stop is not None:
+            return math.inf
+        now = self._clock.now()
+        if self._fresh is not None:
+            ready = now
+        elif self._waiting:
+            ready = self._waiting[0].due
+        else:
+            return math.inf
+        return max(ready - now, self._guard.delay(now), self._limiter.delay(now))
+
+    def _report(self) -> None:
+        now = self._clock.now()
+        pause = self._guard.pause if self._guard.delay(now) > 0 else None
+        self._progress(Progress(self._accepted, len(self._failures), len(self._waiting), pause))
+
+    # ------------------------------------------------------------ one reply
+
+    def _handle(self, task: _Task, attempt: Attempt | Exception) -> None:
+        self._idle += 1
+        if isinstance(attempt, Exception):
+            self._defer(task, str(attempt))
+            if isinstance(attempt, DeliveryError):
+                self._stop = self._stop or attempt
+            else:
+                self._crash = self._crash or attempt
+                self._stop = self._stop or DeliveryError(f"internal error: {attempt!r}")
+            return
+        try:
+            self._judge(task, attempt)
+        except DeliveryError as error:  # the relay guard's pauses ran out
+            self._defer(task, str(error))
+            self._stop = self._stop or error
+
+    def _judge(self, task: _Task, attempt: Attempt) -> None:
+        if attempt.local is not None:
+            self._fail(task, Result.FAILED, attempt.local)
+            return
+        if attempt.reply is None:
+            self._lost(task, attempt)
+            return
+        verdict = classify(attempt.stage, attempt.reply)
+        reason = str(attempt.reply)
+        if verdict is Verdict.ACCEPTED:
+            self._accept(task, reason)
+        elif verdict is Verdict.RETRY:
+            self._guard.temporary(attempt.reply, task.ticket, self._clock.now())
+            self._retry(task, reason)
+        elif verdict is Verdict.THROTTLED:
+            self._guard.throttled(attempt.reply, task.ticket, self._clock.now())
+            self._retry(task, reason)
+        elif verdict is Verdict.FATAL:
+            self._defer(task, reason)
+            self._stop = self._stop or self._fatal(attempt.stage, reason)
+        else:
+            result = Result.BOUNCED if verdict is Verdict.BOUNCED else Result.FAILED
+            self._fail(task, result, reason)
+
+    def _accept(self, task: _Task, reason: str) -> None:
+        self._faults.reached("after-250")
+        self._guard.accepted()
+        self._connect_failures = 0
+        self._accepted += 1
+        self._log.finished(task.message, Outcome(Result.ACCEPTED, reason))
+
+    def _lost(self, task: _Task, attempt: Attempt) -> None:
+        reason = f"connection to {self._where} lost: {attempt.error}"
+        if attempt.stage is Stage.CONNECT:
+            self._connect_failures += 1
+            if self._accepted == 0 or self._connect_failures >= self._policy.connect_failures:
+                self._defer(task, reason)
+                self._stop = self._stop or DeliveryError(
+                    f"cannot connect to the SMTP server {self._where}: {attempt.error}",
+                    "check host and port in [smtp] and the network",
+                )
+                return
+            # Not the message's fault: wait as for a retry, without spending one of its tries.
+            wait = self._policy.retry_wait(self._connect_failures) or self._policy.max_retry_wait
+            self._requeue(task.message, task.tries - 1, self._clock.now() + wait, reason)
+            return
+        if attempt.data_sent:
+            self._uncertain.append(task.message.envelope.recipient)
+        self._guard.temporary(None, task.ticket, self._clock.now())
+        self._retry(task, reason, uncertain=attempt.data_sent)
+
+    def _retry(self, task: _Task, reason: str, *, uncertain: bool = False) -> None:
+        now = self._clock.now()
+        if self._guard.in_trouble:
+            # The relay's trouble, not this recipient's: try again after the pause, for free.
+            due = now + self._guard.delay(now)
+            self._requeue(task.message, task.tries - 1, due, reason, uncertain=uncertain)
+            return
+        wait = self._policy.retry_wait(task.tries)
+        if wait is None:
+            self._fail(task, Result.GAVE_UP, reason, uncertain=uncertain)
+            return
+        self._requeue(task.message, task.tries, now + wait, reason, uncertain=uncertain)
+
+    def _requeue(
+        self, message: Outgoing, tries: int, due: float, reason: str, *, uncertain: bool = False
+    ) -> None:
+        self._log.finished(message, Outcome(Result.DEFERRED, reason, uncertain))
+        heapq.heappush(self._waiting, _Waiting(due, next(self._order), message, tries))
+
+    def _defer(self, task: _Task, reason: str) -> None:
+        """Back to pending for the next send: this run is stopping."""
+        self._log.finished(task.message, Outcome(Result.DEFERRED, reason))
+
+    def _fail(self, task: _Task, result: Result, reason: str, *, uncertain: bool = False) -> None:
+        recipient = task.message.envelope.recipient
+        self._failures.append(Failure(recipient, reason, result))
+        self._log.finished(task.message, Outcome(result, reason, uncertain))
+
+    def _fatal(self, stage: Stage, reason: str) -> DeliveryError:
+        if stage is Stage.MAIL:
+            return DeliveryError(
+                f"the SMTP server {self._where} refuses our sender address: {reason}",
+                "check from and envelope_from in [newsletter]; the rest is still pending",
+            )
+        if stage is Stage.CONNECT:
+            return DeliveryError(f"the SMTP server {self._where} refuses connections: {reason}")
+        return DeliveryError(
+            f"the SMTP server {self._where} refuses to take more messages: {reason}",
+            "the rest is still pending: run send again later (perhaps with a lower rate)",
+        )
+
+    # ------------------------------------------------------------ worker threads
+
+    def _work(self, connection: SmtpConnection) -> None:
+        while (task := self._tasks.get()) is not None:
+            attempt: Attempt | Exception
+            try:
+                attempt = connection.send(task.message.envelope)
+            except Exception as error:  # handed to the main thread, which decides
+                attempt = error
+            self._events.put((task, attempt))
+        connection.close()
