@@ -1,13 +1,20 @@
-"""What the preview tests read: PNG pixels and the layout boxes of an email."""
+"""What the preview tests share: a server in a thread, PNG pixels, an email's layout boxes."""
 
 from __future__ import annotations
 
 import struct
+import threading
+import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Frame, Page
+from starlette.applications import Starlette
+
+from newsletter.preview.server import bind_loopback, make_server, url_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "preview"
 
@@ -20,7 +27,7 @@ class Box:
     bottom: float
 
 
-def column_boxes(page: Page, selector: str = "[class*='mj-column-per-50']") -> list[Box]:
+def column_boxes(page: Page | Frame, selector: str = "[class*='mj-column-per-50']") -> list[Box]:
     """Where the half-width columns of an MJML email sit, in page coordinates."""
     boxes = page.eval_on_selector_all(
         selector,
@@ -30,7 +37,7 @@ def column_boxes(page: Page, selector: str = "[class*='mj-column-per-50']") -> l
     return [Box(*box) for box in boxes]
 
 
-def horizontal_overflow(page: Page) -> float:
+def horizontal_overflow(page: Page | Frame) -> float:
     """How many pixels the document is wider than the window (0 when it fits)."""
     return float(
         page.evaluate(
@@ -95,3 +102,23 @@ def read_png(path: Path) -> Png:
 def luminance(rgb: tuple[int, int, int]) -> float:
     r, g, b = rgb
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its URL."""
+    sock = bind_loopback(0)
+    server = make_server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield url_of(sock)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        assert not thread.is_alive(), "the server did not stop"

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from newsletter import __version__
 from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
+from newsletter.cli import preview as preview_cmd
 from newsletter.cli import render as render_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, state
@@ -96,6 +97,7 @@ workspace_cmds.register(app)
 members_cmd.register(app)
 gather_cmd.register(app)
 render_cmd.register(app)
+preview_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,60 @@
+"""What the preview page shows of an issue: the email as the sample member gets it.
+
+The preview renders in memory and writes nothing: ``build/`` stays what the last
+``newsletter render`` made, which is what ``send`` checks and sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.issue import ISSUE_FILE, load_issue
+from newsletter.members.tokens import sign_token
+from newsletter.render.build import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
+from newsletter.render.checks import own_hosts
+from newsletter.render.email import render_email
+from newsletter.render.placeholders import MemberFields, fill_html, fill_text
+from newsletter.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class PreviewContent:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    warnings: tuple[str, ...]
+    # The office's own hosts: the only ones the email may load images and fonts from.
+    own_hosts: frozenset[str]
+
+
+def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes) -> PreviewContent:
+    # A new Workspace each time, so an edited newsletter.toml is read again.
+    workspace = Workspace(workspace_root)
+    settings = workspace.settings
+    issue = load_issue(issue_dir)
+    result = render_email(issue, settings, workspace.templates_dir)
+    email = result.email
+    fields = MemberFields(
+        greeting=email.greeting.for_member(SAMPLE_MEMBER.first_name, SAMPLE_MEMBER.name),
+        token=sign_token(unsubscribe_key, SAMPLE_SUBSCRIPTION_ID),
+    )
+    newsletter = settings.newsletter
+    return PreviewContent(
+        subject=email.subject,
+        preheader=issue.preheader,
+        html=fill_html(email.html, fields),
+        text=fill_text(email.text, fields),
+        warnings=tuple(str(warning) for warning in result.warnings),
+        own_hosts=own_hosts(
+            [newsletter.site_url, newsletter.web_url, *(s.url for s in settings.sources)]
+        ),
+    )
+
+
+def watched_files(workspace_root: Path, issue_dir: Path) -> list[Path]:
+    """Every file whose change changes the email: the issue, the settings, the templates."""
+    workspace = Workspace(workspace_root)
+    templates = sorted(p for p in workspace.templates_dir.rglob("*") if p.is_file())
+    return [issue_dir / ISSUE_FILE, workspace.settings_file, *templates]
