@@ -296,7 +296,12 @@ def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherRe
     gathered = read_gathered(plan.folder) if existing is not None else ()
     merged = merge_posts(existing.posts if existing else (), gathered, selection.taken)
     in_issue = [PostKey.of(post) for post in merged.posts]
-    skipped = tuple(s for s in selection.skipped if not _matches(s.post, in_issue))
+    # A post staff kept stays, even when it is now "too old": list it as kept, not skipped.
+    skipped = tuple(
+        skip
+        for skip in selection.skipped
+        if skip.reason is SkipReason.DUPLICATE or not _matches(skip.post, in_issue)
+    )
     issue = (
         replace(existing, posts=merged.posts)
         if existing is not None

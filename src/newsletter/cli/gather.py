@@ -23,7 +23,8 @@ def _collect(sources: list[Source]) -> list[SourceResult]:
 
     results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    # Only on a terminal: piped or captured, a progress bar is just a stray line.
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("Reading sources", total=len(sources))
         for source in sources:
             progress.update(task, description=f"Reading {source.label}")
@@ -44,8 +45,10 @@ def _show(report: GatherReport) -> None:
     from rich.table import Table
 
     table = Table(title=f"Issue {report.plan.slug}: posts since {report.plan.cutoff:%Y-%m-%d}")
-    for column in ("", "Date", "Title", "Source"):
-        table.add_column(column, overflow="fold")
+    table.add_column("", no_wrap=True)
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Title", overflow="fold")
+    table.add_column("Source", overflow="fold")
     for post in report.issue.posts:
         table.add_row(str(report.status(post)), _when(post), _title(post), post.source)
     shown: dict[str, int] = {}
