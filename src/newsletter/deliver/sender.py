@@ -31,7 +31,7 @@ from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.replies import Stage, Verdict, classify
 from newsletter.deliver.transport import Attempt, Envelope, SmtpConnection
 from newsletter.errors import DeliveryError
-from newsletter.settings import SmtpSettings
+from newsletter.settings import Security, SmtpSettings
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,8 @@ class _Run:
         self._guard = RelayGuard(policy)
         # Each SMTP server greeting carries our name; looking it up once, not per connection.
         hostname = socket.getfqdn()
+        if tls is None and smtp.security is not Security.NONE:
+            tls = ssl.create_default_context()
         self._connections = [
             SmtpConnection(smtp, password, tls=tls, local_hostname=hostname)
             for _ in range(smtp.concurrency)

@@ -68,9 +68,16 @@ class SmtpConnection:
             )
         self._settings = smtp
         self._password = password
-        self._tls = tls or ssl.create_default_context()
+        self._tls = tls
         self._local_hostname = local_hostname
         self._smtp: smtplib.SMTP | None = None
+
+    def _context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            # Certificates verified against the system's CAs. Loading those takes ~0.1 s,
+            # so a caller with several connections passes one context for all of them.
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     @property
     def where(self) -> str:
@@ -92,7 +99,7 @@ class SmtpConnection:
                     settings.port,
                     local_hostname=self._local_hostname,
                     timeout=settings.timeout,
-                    context=self._tls,
+                    context=self._context(),
                 )
             else:
                 smtp = smtplib.SMTP(
@@ -127,7 +134,7 @@ class SmtpConnection:
                         "connection cannot be encrypted",
                         'check host and port in [smtp] (port 465 needs security = "tls")',
                     )
-                code, message = smtp.starttls(context=self._tls)
+                code, message = smtp.starttls(context=self._context())
                 if code != 220:
                     raise DeliveryError(
                         f"the SMTP server {self.where} refused STARTTLS: {code} {_text(message)}"
