@@ -10,14 +10,18 @@ from newsletter.cli import app
 from newsletter.settings import load_settings
 
 
-def test_demo_builds_a_workspace_in_the_given_folder(tmp_path: Path) -> None:
+def test_demo_runs_the_pipeline_in_the_given_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     workspace = tmp_path / "demo" / "workspace"
-    settings = load_settings(workspace / "newsletter.toml")
-    smtp = settings.require_smtp()
+    smtp = load_settings(workspace / "newsletter.toml").require_smtp()
     assert smtp.host == "127.0.0.1"
-    assert f"Workspace: {workspace}" in result.stdout
+    build = workspace / "issues" / "2026-11" / "build"
+    assert (build / "email.html").stat().st_size > 10_000
+    assert (build / "preview.eml").exists()
+    for step in ("newsletter gather", "newsletter members import", "newsletter render 2026-11"):
+        assert step in result.stdout
+    assert f"Workspace:         {workspace}" in result.stdout
     assert "nothing leaves this machine" in result.stdout
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent
+SAMPLE_ISSUE = "2026-11"
 
 
 def _locate(in_wheel: str, in_checkout: str) -> Path:
@@ -35,6 +36,11 @@ def sample_posts() -> Path:
 def sample_settings() -> Path:
     """The sample workspace's settings (the repository's ``newsletter.toml``)."""
     return _locate("sample/newsletter.toml", "newsletter.toml")
+
+
+def sample_issue() -> Path:
+    """The sample issue's issue.md (the repository's ``issues/2026-11``)."""
+    return _locate("sample/issue.md", f"issues/{SAMPLE_ISSUE}/issue.md")
 
 
 def data_file(name: str) -> Path:

@@ -31,6 +31,7 @@ def init(
 
 
 def demo(
+    ctx: typer.Context,
     keep: Annotated[
         Path | None,
         typer.Option(
@@ -47,12 +48,34 @@ def demo(
     """
     import tempfile
 
-    from newsletter.demo import run_demo
+    from newsletter.bundled import SAMPLE_ISSUE
+    from newsletter.demo import check_demo_folder, demo_commands, demo_workspace
+    from newsletter.issue import BUILD_DIR
+    from newsletter.mailsink import MailSink
 
     folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="newsletter-demo-"))
-    result = run_demo(folder, lambda text: out.print(f"• {text}", markup=False))
-    out.print(f"Received {result.messages} messages in {result.received_dir}", markup=False)
-    out.print(f"Workspace: {result.workspace.root}", markup=False)
+    check_demo_folder(folder)
+    received = folder / "received"
+    root_command = ctx.find_root().command
+    with MailSink(received) as sink:
+        out.print(f"Local SMTP server on {sink.host}:{sink.port} (nothing leaves this machine)")
+        workspace = demo_workspace(folder / "workspace", sink.port)
+        out.print(f"Sample workspace: {workspace.root}")
+        for command in demo_commands(workspace):
+            out.rule(f"newsletter {' '.join(command)}", align="left")
+            # The real commands, in process: the demo shows exactly what staff will see.
+            code = root_command.main(
+                ["--workspace", str(workspace.root), *command],
+                prog_name="newsletter",
+                standalone_mode=False,
+            )
+            if code:
+                raise typer.Exit(code)
+        count = len(sink.received)
+    out.rule("Done", align="left")
+    out.print(f"Workspace:         {workspace.root}")
+    out.print(f"Rendered email:    {workspace.issues_dir / SAMPLE_ISSUE / BUILD_DIR}")
+    out.print(f"Received messages: {count} in {received}")
 
 
 def register(app: typer.Typer) -> None:
