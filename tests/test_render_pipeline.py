@@ -164,6 +164,37 @@ def test_post_without_image_has_no_image(html: str) -> None:
     assert "<img" not in html[start : html.index(title)]
 
 
+def test_image_alt_falls_back_to_the_caption(tmp_path: Path) -> None:
+    workspace = render_workspace(tmp_path)
+    issue_md = issue_dir(workspace) / "issue.md"
+    issue_md.write_text(
+        issue_md.read_text(encoding="utf-8").replace(
+            'alt: "Sitzungssaal des Kreistags mit Abgeordneten"',
+            'caption: "Der Kreistag im Oktober"',
+        ),
+        encoding="utf-8",
+    )
+    result = build_issue(workspace, issue_dir(workspace), KEY).result
+    alts = [img["alt"] for img in elements(result.email.html).all("img")]
+    assert "Der Kreistag im Oktober" in alts
+    assert result.warnings == ()
+
+
+def test_image_without_alt_or_caption_is_warned_about(tmp_path: Path) -> None:
+    workspace = render_workspace(tmp_path)
+    issue_md = issue_dir(workspace) / "issue.md"
+    issue_md.write_text(
+        issue_md.read_text(encoding="utf-8").replace(
+            '\n    alt: "Sitzungssaal des Kreistags mit Abgeordneten"', ""
+        ),
+        encoding="utf-8",
+    )
+    warnings = build_issue(workspace, issue_dir(workspace), KEY).result.warnings
+    assert [str(w) for w in warnings] == [
+        "image without alt text (for screen readers): https://www.example.org/bilder/haushalt.jpg"
+    ]
+
+
 def test_dates_are_in_german(build: Build) -> None:
     assert "28. Oktober 2026" in build.result.email.html
     assert "2. November 2026" in build.result.email.html

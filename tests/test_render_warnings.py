@@ -100,3 +100,10 @@ def test_html_over_102_kb_is_clipped_by_gmail() -> None:
     warnings = check(html)
     assert kinds(warnings) == [WarningKind.SIZE]
     assert "Gmail clips" in str(warnings[0])
+
+
+def test_single_quoted_attributes_are_read_too() -> None:
+    html = CLEAN.replace(
+        "</body>", "<img src='https://pixel.example.com/p.gif' alt='' width='1'></body>"
+    )
+    assert kinds(check(html)) == [WarningKind.IMAGE_ALT, WarningKind.THIRD_PARTY]

@@ -3,11 +3,11 @@ broken, leak readers' data to third parties, or land in spam."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 # Gmail cuts off ("clips") an email whose HTML is larger than this.
@@ -17,6 +17,9 @@ _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)""", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"""@import\s+['"]([^'"]+)""", re.IGNORECASE)
 # Links that are fine without https: mail, phone, in-page anchors.
 _OTHER_SCHEMES = ("mailto:", "tel:", "#")
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)(\s[^>]*)?>")
+_ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_STYLE_TAG = re.compile(r"<style\b[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
 _LOADING_TAGS = frozenset({"img", "source", "video", "audio", "iframe", "embed", "input"})
 
 
@@ -47,12 +50,13 @@ def own_hosts(urls: Iterable[str | None]) -> frozenset[str]:
 
 
 def check_email(
-    html: str, subject: str, preheader: str, hosts: frozenset[str]
+    document: str, subject: str, preheader: str, hosts: frozenset[str]
 ) -> tuple[RenderWarning, ...]:
+    """The warnings for one rendered email; ``hosts`` are the office's own."""
     return (
         *_check_subject(subject, preheader),
-        *_check_size(html),
-        *_check_document(html, hosts),
+        *_check_size(document),
+        *_check_document(document, hosts),
     )
 
 
@@ -72,8 +76,8 @@ def _check_subject(subject: str, preheader: str) -> Iterator[RenderWarning]:
         )
 
 
-def _check_size(html: str) -> Iterator[RenderWarning]:
-    size = len(html.encode("utf-8"))
+def _check_size(document: str) -> Iterator[RenderWarning]:
+    size = len(document.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
         yield RenderWarning(
             WarningKind.SIZE,
@@ -82,46 +86,50 @@ def _check_size(html: str) -> Iterator[RenderWarning]:
         )
 
 
-class _Collector(HTMLParser):
-    """Gathers what the checks look at: images, links, and whatever a mail app loads."""
+@dataclass
+class _Found:
+    images: list[dict[str, str]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images: list[dict[str, str]] = []
-        self.links: list[str] = []
-        self.loaded: list[str] = []
-        self._in_style = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
+def _collect(document: str) -> _Found:
+    """Images, links, and whatever a mail app loads by itself.
+
+    Regular expressions rather than an HTML parser: the input is premailer's serialised
+    output (quoted attributes, no stray "<"), and html.parser took a third of the
+    render time.
+    """
+    found = _Found()
+    for match in _START_TAG.finditer(document):
+        tag = match.group(1).lower()
+        attributes = {
+            attribute.group(1).lower(): html.unescape(
+                attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
+            )
+            for attribute in _ATTRIBUTE.finditer(match.group(2) or "")
+        }
         if tag == "img":
-            self.images.append(attributes)
-        if tag == "a":
-            self.links.append(attributes.get("href", "").strip())
+            found.images.append(attributes)
+        elif tag == "a":
+            found.links.append(attributes.get("href", "").strip())
         if tag in _LOADING_TAGS:
-            self.loaded.extend(attributes[name] for name in ("src", "poster") if name in attributes)
+            found.loaded.extend(attributes[a] for a in ("src", "poster") if a in attributes)
             srcset = attributes.get("srcset", "")
-            self.loaded.extend(part.split()[0] for part in srcset.split(",") if part.strip())
+            found.loaded.extend(part.split()[0] for part in srcset.split(",") if part.strip())
         if tag == "link" and "href" in attributes:
-            self.loaded.append(attributes["href"])
+            found.loaded.append(attributes["href"])
         if "background" in attributes:
-            self.loaded.append(attributes["background"])
-        self.loaded.extend(_CSS_URL.findall(attributes.get("style", "")))
-        self._in_style = tag == "style"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self.loaded.extend(_CSS_URL.findall(data))
-            self.loaded.extend(_CSS_IMPORT.findall(data))
+            found.loaded.append(attributes["background"])
+        found.loaded.extend(_CSS_URL.findall(attributes.get("style", "")))
+    for css in _STYLE_TAG.findall(document):
+        found.loaded.extend(_CSS_URL.findall(css))
+        found.loaded.extend(_CSS_IMPORT.findall(css))
+    return found
 
 
-def _check_document(html: str, hosts: frozenset[str]) -> Iterator[RenderWarning]:
-    found = _Collector()
-    found.feed(html)
-    found.close()
+def _check_document(document: str, hosts: frozenset[str]) -> Iterator[RenderWarning]:
+    found = _collect(document)
     for image in found.images:
         src = image.get("src", "")
         if not image.get("alt", "").strip():
