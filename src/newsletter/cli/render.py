@@ -23,6 +23,13 @@ def render(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with an error when there are warnings (CI).")
     ] = False,
+    screenshots: Annotated[
+        bool,
+        typer.Option(
+            "--screenshots",
+            help="Also save PNGs at 375 px, 700 px and in dark mode to build/ (needs Chromium).",
+        ),
+    ] = False,
 ) -> None:
     """Render an issue: HTML email, plain text and a preview message in its build/ folder.
 
@@ -45,6 +52,10 @@ def render(
         out.print(f"  {path}", markup=False)
     for warning in result.warnings:
         err.print(f"Warning: {warning}", style="yellow", markup=False)
+    if screenshots:
+        from newsletter.cli.screenshots import save_screenshots
+
+        save_screenshots(result.email, build.folder, keys.unsubscribe)
     if open_browser:
         import webbrowser
 

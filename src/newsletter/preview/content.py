@@ -1,4 +1,4 @@
-"""What the preview page shows of an issue: the email as the sample member gets it.
+"""What the preview shows of an issue: the email as the made-up sample member gets it.
 
 The preview renders in memory and writes nothing: ``build/`` stays what the last
 ``newsletter render`` made, which is what ``send`` checks and sends.
@@ -14,6 +14,7 @@ from newsletter.members.tokens import sign_token
 from newsletter.render.build import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
 from newsletter.render.checks import own_hosts
 from newsletter.render.email import render_email
+from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields, fill_html, fill_text
 from newsletter.workspace import Workspace
 
@@ -29,6 +30,14 @@ class PreviewContent:
     own_hosts: frozenset[str]
 
 
+def sample_member_fields(email: RenderedEmail, unsubscribe_key: bytes) -> MemberFields:
+    """The made-up sample member's greeting and token, as in build/preview.eml."""
+    return MemberFields(
+        greeting=email.greeting.for_member(SAMPLE_MEMBER.first_name, SAMPLE_MEMBER.name),
+        token=sign_token(unsubscribe_key, SAMPLE_SUBSCRIPTION_ID),
+    )
+
+
 def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes) -> PreviewContent:
     # A new Workspace each time, so an edited newsletter.toml is read again.
     workspace = Workspace(workspace_root)
@@ -36,10 +45,7 @@ def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes
     issue = load_issue(issue_dir)
     result = render_email(issue, settings, workspace.templates_dir)
     email = result.email
-    fields = MemberFields(
-        greeting=email.greeting.for_member(SAMPLE_MEMBER.first_name, SAMPLE_MEMBER.name),
-        token=sign_token(unsubscribe_key, SAMPLE_SUBSCRIPTION_ID),
-    )
+    fields = sample_member_fields(email, unsubscribe_key)
     newsletter = settings.newsletter
     return PreviewContent(
         subject=email.subject,

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsletter.browser import chromium, keep_on_this_machine
-from newsletter.errors import NewsletterError
 from newsletter.files import write_bytes_atomic
 
 if TYPE_CHECKING:
@@ -46,39 +45,32 @@ class Screenshots:
 
 
 def take_screenshots(
-    html_file: Path,
+    html: str,
     out_dir: Path,
     browser: Browser | None = None,
     shots: tuple[Shot, ...] = SHOTS,
 ) -> Screenshots:
-    """Write one PNG per shot of ``html_file`` into ``out_dir``.
+    """Write one PNG per shot of the email ``html`` into ``out_dir``.
 
     Pass ``browser`` to reuse a running Chromium; without it one is started and closed.
     """
-    if not html_file.is_file():
-        raise NewsletterError(
-            f"{html_file} not found, so there is nothing to take screenshots of",
-            "render the issue first: newsletter render ISSUE",
-        )
     if browser is None:
         with chromium() as own:
-            return take_screenshots(html_file, out_dir, own, shots)
+            return take_screenshots(html, out_dir, own, shots)
     blocked: list[str] = []
-    files = tuple(
-        _shoot(browser, html_file, out_dir / shot.file_name, shot, blocked) for shot in shots
-    )
+    files = tuple(_shoot(browser, html, out_dir / shot.file_name, shot, blocked) for shot in shots)
     return Screenshots(files=files, blocked=tuple(dict.fromkeys(blocked)))
 
 
 @contextmanager
 def email_page(
     browser: Browser,
-    html_file: Path,
+    html: str,
     width: int,
     dark: bool = False,
     blocked: list[str] | None = None,
 ) -> Iterator[Page]:
-    """``html_file`` loaded as a mail app would show it at ``width`` (the page screenshots take).
+    """The email loaded as a mail app would show it at ``width`` (the page screenshots take).
 
     Refused URLs are appended to ``blocked`` when given.
     """
@@ -90,13 +82,13 @@ def email_page(
     try:
         keep_on_this_machine(context, [] if blocked is None else blocked)
         page = context.new_page()
-        page.goto(html_file.resolve().as_uri(), wait_until="load")
+        page.set_content(html, wait_until="load")
         yield page
     finally:
         context.close()
 
 
-def _shoot(browser: Browser, html_file: Path, target: Path, shot: Shot, blocked: list[str]) -> Path:
-    with email_page(browser, html_file, shot.width, shot.dark, blocked) as page:
+def _shoot(browser: Browser, html: str, target: Path, shot: Shot, blocked: list[str]) -> Path:
+    with email_page(browser, html, shot.width, shot.dark, blocked) as page:
         write_bytes_atomic(target, page.screenshot(full_page=True, type="png"))
     return target
