@@ -50,3 +50,8 @@ class DeliveryError(NewsletterError):
 
 class WebError(NewsletterError):
     """The web side or sync with it failed."""
+
+
+class MessageError(DeliveryError):
+    """One member's message cannot be built (an address that is not one): that member
+    fails, the run goes on."""

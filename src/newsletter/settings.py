@@ -103,12 +103,23 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing: the private key in ``key_file``, its public half published in DNS
+    as ``<selector>._domainkey.<domain>``."""
+
+    selector: str
+    domain: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
 class Settings:
     file: Path
     newsletter: NewsletterSettings
     sources: tuple[SourceSettings, ...]
     smtp: SmtpSettings | None
     database_path: Path
+    dkim: DkimSettings | None = None
 
     def require_smtp(self) -> SmtpSettings:
         if self.smtp is None:
@@ -326,6 +337,28 @@ def _smtp(table: _Table) -> SmtpSettings:
     return settings
 
 
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)
+
+
+def _is_dns_name(value: str) -> bool:
+    try:
+        # An internationalised domain is valid when its punycode form is.
+        ascii_name = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return all(_DNS_LABEL.match(label) for label in ascii_name.split("."))
+
+
+def _dkim(table: _Table, root: Path) -> DkimSettings:
+    selector = table.required("selector", str, 'the DNS selector, e.g. "newsletter"')
+    table.check("selector", selector, _is_dns_name, 'a DNS name like "newsletter"')
+    domain = table.required("domain", str, 'the signing domain, e.g. "example.org"')
+    table.check("domain", domain, _is_dns_name, 'a domain like "example.org"')
+    key_file = table.required("key_file", str, "a path relative to the workspace")
+    table.finish()
+    return DkimSettings(selector=selector, domain=domain, key_file=root / key_file)
+
+
 def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
     if not isinstance(raw, list):
         raise SettingsError(f"{file}: sources: expected [[sources]] tables, got {_describe(raw)}")
@@ -347,6 +380,8 @@ def parse_settings(file: Path, text: str) -> Settings:
     sources = tuple(_sources(file, top.optional("sources", list, "[[sources]] tables", []), root))
     smtp_data = top.maybe("smtp", dict, "a table")
     smtp = _smtp(_Table(file, "[smtp]", smtp_data)) if smtp_data is not None else None
+    dkim_data = top.maybe("dkim", dict, "a table")
+    dkim = _dkim(_Table(file, "[dkim]", dkim_data), root) if dkim_data is not None else None
     database = _Table(file, "[database]", top.optional("database", dict, "a table", {}))
     db_path = root / database.optional(
         "path", str, "a path relative to the workspace", "newsletter.db"
@@ -354,7 +389,12 @@ def parse_settings(file: Path, text: str) -> Settings:
     database.finish()
     top.finish()
     return Settings(
-        file=file, newsletter=newsletter, sources=sources, smtp=smtp, database_path=db_path
+        file=file,
+        newsletter=newsletter,
+        sources=sources,
+        smtp=smtp,
+        database_path=db_path,
+        dkim=dkim,
     )
 
 

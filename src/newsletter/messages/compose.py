@@ -17,7 +17,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import quote, urlsplit
 
-from newsletter.errors import DeliveryError
+from newsletter.errors import MessageError
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields, fill_html, fill_text, unsubscribe_url
 from newsletter.settings import NewsletterSettings
@@ -43,27 +43,27 @@ class Recipient:
     first_name: str = ""
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     # A CR or LF in a name would start a new header: never let one through.
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _address(display_name: str, address: str) -> Address:
-    address = _clean(address)
+def mail_address(display_name: str, address: str) -> Address:
+    address = clean_text(address)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        raise DeliveryError(f'"{address}" is not an e-mail address')
+        raise MessageError(f'"{address}" is not an e-mail address')
     try:
         # Internationalised domains go out as punycode (Ä → xn--...).
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
-        raise DeliveryError(f'"{address}": the domain "{domain}" is not valid') from None
-    return Address(display_name=_clean(display_name), username=local, domain=domain)
+        raise MessageError(f'"{address}": the domain "{domain}" is not valid') from None
+    return Address(display_name=clean_text(display_name), username=local, domain=domain)
 
 
 def sender_address(settings: NewsletterSettings) -> Address:
     name, address = parseaddr(settings.sender)
-    return _address(name or settings.name, address)
+    return mail_address(name or settings.name, address)
 
 
 def new_message_id(settings: NewsletterSettings) -> str:
@@ -75,6 +75,15 @@ def list_id(settings: NewsletterSettings, list_name: str) -> str:
     host = urlsplit(settings.web_url).hostname or sender_address(settings).domain
     label = _LIST_ID_UNSAFE.sub("-", list_name.lower()).strip("-") or "newsletter"
     return f"<{label}.{host}>"
+
+
+def list_unsubscribe(settings: NewsletterSettings, token: str) -> str:
+    """The member's List-Unsubscribe value: the signed HTTPS link, and mailto when configured."""
+    unsubscribe = [f"<{unsubscribe_url(settings.web_url, token)}>"]
+    if settings.unsubscribe_mailto:
+        mailto = parseaddr(settings.unsubscribe_mailto)[1]
+        unsubscribe.append(f"<mailto:{mailto}?subject={quote('unsubscribe ' + token)}>")
+    return ", ".join(unsubscribe)
 
 
 def compose_message(
@@ -94,22 +103,16 @@ def compose_message(
         greeting=email.greeting.for_member(recipient.first_name, recipient.name),
         token=token,
     )
-    link = unsubscribe_url(settings.web_url, token)
-    unsubscribe = [f"<{link}>"]
-    if settings.unsubscribe_mailto:
-        mailto = parseaddr(settings.unsubscribe_mailto)[1]
-        unsubscribe.append(f"<mailto:{mailto}?subject={quote('unsubscribe ' + token)}>")
-
     message = EmailMessage(policy=_BODY_POLICY)
     message["From"] = sender_address(settings)
-    message["To"] = _address(recipient.name, recipient.address)
+    message["To"] = mail_address(recipient.name, recipient.address)
     if settings.reply_to:
-        message["Reply-To"] = _address(*parseaddr(settings.reply_to))
-    message["Subject"] = _clean(f"{subject_prefix}{email.subject}")
+        message["Reply-To"] = mail_address(*parseaddr(settings.reply_to))
+    message["Subject"] = clean_text(f"{subject_prefix}{email.subject}")
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
-    message["List-Id"] = f"{_clean(settings.name)} {list_id(settings, list_name)}"
-    message["List-Unsubscribe"] = ", ".join(unsubscribe)
+    message["List-Id"] = f"{clean_text(settings.name)} {list_id(settings, list_name)}"
+    message["List-Unsubscribe"] = list_unsubscribe(settings, token)
     message["List-Unsubscribe-Post"] = ONE_CLICK
     message.set_content(
         fill_text(email.text, fields), subtype="plain", charset="utf-8", cte="quoted-printable"
