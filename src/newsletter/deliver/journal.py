@@ -32,7 +32,6 @@ from itertools import islice
 from newsletter import store
 from newsletter.deliver.sender import Outcome, Outgoing, Result
 from newsletter.errors import DeliveryError
-from newsletter.members.addresses import address_hash
 from newsletter.members.records import Recipient, SuppressionReason
 
 SYNC_EVERY = 100
@@ -173,7 +172,7 @@ def _snapshot(db: store.Database, issue: str, list_id: int, at: str) -> int:
     db.execute(
         """
         INSERT INTO issue_snapshots (issue, list_id, taken_at) VALUES (?, ?, ?)
-        ON CONFLICT (issue, list_id) DO UPDATE SET taken_at = excluded.taken_at
+        ON CONFLICT (issue, list_id) DO NOTHING
         """,
         (issue, list_id, at),
     )
@@ -250,7 +249,7 @@ def status(db: store.Database, issue: str) -> IssueStatus:
     lists = db.execute(
         """
         SELECT l.name FROM issue_snapshots x JOIN lists l ON l.id = x.list_id
-        WHERE x.issue = ? ORDER BY x.taken_at, l.name
+        WHERE x.issue = ? ORDER BY x.rowid
         """,
         (issue,),
     ).fetchall()
@@ -384,7 +383,7 @@ class Journal:
     def _suppress(self, email: str, reply: str) -> None:
         store.suppress(
             self._db,
-            address_hash(email),
+            email,
             None,
             SuppressionReason.BOUNCED,
             f"send {self._issue}: {reply}",
