@@ -70,7 +70,8 @@ def preview(
     if not no_open:
         import webbrowser
 
-        webbrowser.open(url)
+        if not webbrowser.open(url):
+            notice(f"No browser could be opened; open {url} yourself.")
     serve(create_app(live, folder.name), sock)
     out.print("Preview stopped.", markup=False)
 
