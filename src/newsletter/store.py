@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from newsletter.errors import MemberError, NewsletterError
+from newsletter.members.addresses import address_hash
 from newsletter.members.records import (
     Basis,
     ConsentMethod,
@@ -36,6 +37,7 @@ from newsletter.members.records import (
     Suppression,
     SuppressionReason,
 )
+from newsletter.web.events import EventKind, WebEvent
 
 BUSY_TIMEOUT_MS = 10_000
 _PAGE = 1000
@@ -68,7 +70,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             CREATE TABLE members (
                 id INTEGER PRIMARY KEY,
                 email TEXT NOT NULL UNIQUE,
-                email_hash TEXT NOT NULL UNIQUE,
+                email_hash TEXT NOT NULL,
                 first_name TEXT NOT NULL DEFAULT '',
                 last_name TEXT NOT NULL DEFAULT '',
                 name TEXT NOT NULL DEFAULT '',
@@ -159,6 +161,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             )
             """,
             "CREATE INDEX deliveries_by_status ON deliveries (issue, status)",
+        ),
+    ),
+    Migration(
+        "web side: events awaiting sync on the web server, events the office has applied",
+        (
+            # On the web server (web_remote): an unsubscribe waits here until the office
+            # acknowledges it. The same click twice waits once.
+            """
+            CREATE TABLE web_events (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('unsubscribe', 'unsubscribe_all')),
+                subscription_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (kind, subscription_id)
+            )
+            """,
+            # At the office: which events were applied, so one pulled again (its
+            # acknowledgement lost) is applied only once. Event ids only, no person.
+            """
+            CREATE TABLE applied_web_events (
+                id TEXT PRIMARY KEY,
+                applied_at TEXT NOT NULL
+            )
+            """,
         ),
     ),
 )
@@ -469,15 +495,18 @@ def known_members(db: Database, list_id: int | None) -> dict[str, KnownMember]:
     }
 
 
-def insert_members(db: Database, members: Iterable[tuple[MemberData, str]], now: datetime) -> None:
-    """Add members given with their address hash; addresses already present are left alone."""
+def insert_members(db: Database, members: Iterable[MemberData], now: datetime) -> None:
+    """Add members; addresses already present are left alone."""
     created = _time(now)
     db.executemany(
         """
         INSERT INTO members (email, email_hash, first_name, last_name, name, created_at)
         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING
         """,
-        ((m.email, digest, m.first_name, m.last_name, m.name, created) for m, digest in members),
+        (
+            (m.email, address_hash(m.email), m.first_name, m.last_name, m.name, created)
+            for m in members
+        ),
     )
 
 
@@ -486,11 +515,6 @@ def update_member_names(db: Database, members: Iterable[MemberData]) -> None:
         "UPDATE members SET first_name = ?, last_name = ?, name = ? WHERE email = ?",
         ((m.first_name, m.last_name, m.name, m.email) for m in members),
     )
-
-
-def delete_member(db: Database, member_id: int) -> None:
-    """Erase a member and, through the foreign keys, every subscription and consent record."""
-    db.execute("DELETE FROM members WHERE id = ?", (member_id,))
 
 
 # ---------------------------------------------------------------- subscriptions
@@ -509,29 +533,41 @@ def subscribe(
     unsubscribe, even one that arrived from the web while the import was being read.
     Returns how many subscriptions were made.
     """
-    changed = _time(now)
-    cursor = db.executemany(
-        """
-        INSERT INTO subscriptions (id, member_id, list_id, status, basis, consent_method,
-                                   consent_source, consent_ip, consent_text, subscribed_at,
-                                   status_changed_at)
-        SELECT ?, m.id, ?, 'subscribed', ?, ?, ?, ?, ?, ?, ?
-        FROM members m
-        WHERE m.email = ? AND NOT EXISTS (
-            SELECT 1 FROM suppressions x
-            WHERE x.address_hash = m.email_hash AND (x.list_id IS NULL OR x.list_id = ?)
-        )
-        ON CONFLICT (member_id, list_id) DO NOTHING
-        """,
-        (
-            (
-                sid, list_id, c.basis.value, c.method.value, c.source, c.ip, c.text,
-                _time(c.at), changed, email, list_id,
+    with db.transaction():
+        # One set-based INSERT from a scratch table is twice as fast as a lookup per row.
+        db.execute(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS incoming_subscriptions (
+                id TEXT, email TEXT, basis TEXT, consent_method TEXT, consent_source TEXT,
+                consent_ip TEXT, consent_text TEXT, subscribed_at TEXT
             )
-            for sid, email, c in entries
-        ),
-    )  # fmt: skip
-    return cursor.rowcount
+            """
+        )
+        db.executemany(
+            "INSERT INTO temp.incoming_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (sid, email, c.basis.value, c.method.value, c.source, c.ip, c.text, _time(c.at))
+                for sid, email, c in entries
+            ),
+        )
+        made = db.execute(
+            """
+            INSERT INTO subscriptions (id, member_id, list_id, status, basis, consent_method,
+                                       consent_source, consent_ip, consent_text, subscribed_at,
+                                       status_changed_at)
+            SELECT i.id, m.id, ?, 'subscribed', i.basis, i.consent_method, i.consent_source,
+                   i.consent_ip, i.consent_text, i.subscribed_at, ?
+            FROM temp.incoming_subscriptions i JOIN members m ON m.email = i.email
+            WHERE NOT EXISTS (
+                SELECT 1 FROM suppressions x
+                WHERE x.address_hash = m.email_hash AND (x.list_id IS NULL OR x.list_id = ?)
+            )
+            ON CONFLICT (member_id, list_id) DO NOTHING
+            """,
+            (list_id, _time(now), list_id),
+        ).rowcount
+        db.execute("DELETE FROM temp.incoming_subscriptions")
+    return made
 
 
 _SUBSCRIPTION_QUERY = """
@@ -595,16 +631,18 @@ def resubscribe(db: Database, subscription_id: str, consent: ConsentRecord, now:
 
 def suppress(
     db: Database,
-    address_hash: str,
+    email: str,
     list_id: int | None,
     reason: SuppressionReason,
     source: str,
     now: datetime,
 ) -> bool:
-    """Record a suppression (``list_id`` None: every list) and end the matching subscriptions.
+    """Suppress a normalised address (``list_id`` None: on every list), ending its subscriptions.
 
-    Returns whether anything changed: a new suppression or a subscription ended.
+    Only the address's hash is stored. Returns whether anything changed: a new
+    suppression or a subscription ended.
     """
+    digest = address_hash(email)
     with db.transaction():
         added = db.execute(
             """
@@ -614,7 +652,7 @@ def suppress(
                 SELECT 1 FROM suppressions WHERE address_hash = ? AND list_id IS ?
             )
             """,
-            (address_hash, list_id, reason.value, source, _time(now), address_hash, list_id),
+            (digest, list_id, reason.value, source, _time(now), digest, list_id),
         ).rowcount
         status = (
             SubscriptionStatus.BOUNCED
@@ -625,21 +663,21 @@ def suppress(
             """
             UPDATE subscriptions SET status = ?, status_changed_at = ?
             WHERE status = 'subscribed' AND (? IS NULL OR list_id = ?)
-              AND member_id IN (SELECT id FROM members WHERE email_hash = ?)
+              AND member_id IN (SELECT id FROM members WHERE email = ?)
             """,
-            (status.value, _time(now), list_id, list_id, address_hash),
+            (status.value, _time(now), list_id, list_id, email),
         ).rowcount
     return bool(added or ended)
 
 
-def suppressions_of(db: Database, address_hash: str) -> list[Suppression]:
+def suppressions_of(db: Database, email: str) -> list[Suppression]:
     rows = db.execute(
         """
         SELECT x.address_hash, l.name, x.reason, x.source, x.created_at
         FROM suppressions x LEFT JOIN lists l ON l.id = x.list_id
         WHERE x.address_hash = ? ORDER BY x.created_at
         """,
-        (address_hash,),
+        (address_hash(email),),
     ).fetchall()
     return [
         Suppression(
@@ -662,22 +700,21 @@ def suppressed_hashes(db: Database, list_id: int | None) -> dict[str, Suppressio
     return {str(row[0]): SuppressionReason(row[1]) for row in rows}
 
 
-def lift_suppressions(db: Database, address_hash: str, list_id: int) -> int:
+def lift_suppressions(db: Database, email: str, list_id: int) -> int:
     """Remove what keeps an address off one list (its own and the all-list suppressions)."""
     return db.execute(
         "DELETE FROM suppressions WHERE address_hash = ? AND (list_id IS NULL OR list_id = ?)",
-        (address_hash, list_id),
+        (address_hash(email), list_id),
     ).rowcount
 
 
-def forget(db: Database, member_id: int | None, address_hash: str, now: datetime) -> None:
+def forget(db: Database, email: str, now: datetime) -> None:
     """Erase a person; what remains is one all-list suppression holding the hash only."""
     with db.transaction():
-        if member_id is not None:
-            delete_member(db, member_id)
+        db.execute("DELETE FROM members WHERE email = ?", (email,))
         # Earlier suppressions name lists and sources; one hashed record is all we keep.
-        db.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash,))
-        suppress(db, address_hash, None, SuppressionReason.FORGOTTEN, "forget", now)
+        db.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
+        suppress(db, email, None, SuppressionReason.FORGOTTEN, "forget", now)
 
 
 # ---------------------------------------------------------------- reading many
@@ -743,3 +780,52 @@ def iter_recipients(db: Database, list_id: int) -> Iterator[Recipient]:
                 name=row[6],
             )
         after = rows[-1][0]
+
+
+# ---------------------------------------------------------------- web side events
+
+
+def record_web_event(db: Database, event: WebEvent) -> bool:
+    """Keep an event for the office; one already waiting (the same click again) is kept once."""
+    return bool(
+        db.execute(
+            """
+            INSERT INTO web_events (id, kind, subscription_id, created_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (kind, subscription_id) DO NOTHING
+            """,
+            (event.id, event.kind.value, event.subscription_id, _time(event.at)),
+        ).rowcount
+    )
+
+
+def pending_web_events(db: Database, limit: int) -> list[WebEvent]:
+    """The oldest events the office has not acknowledged yet."""
+    rows = db.execute(
+        """
+        SELECT id, kind, subscription_id, created_at FROM web_events
+        ORDER BY created_at, rowid LIMIT ?
+        """,
+        (limit,),
+    ).fetchall()
+    return [WebEvent(row[0], EventKind(row[1]), row[2], _parse_time(row[3])) for row in rows]
+
+
+def delete_web_events(db: Database, ids: Sequence[str]) -> int:
+    """Forget events the office has acknowledged; unknown ids are ignored."""
+    with db.transaction():
+        return sum(
+            db.execute("DELETE FROM web_events WHERE id = ?", (event_id,)).rowcount
+            for event_id in ids
+        )
+
+
+def web_event_applied(db: Database, event_id: str) -> bool:
+    row = db.execute("SELECT 1 FROM applied_web_events WHERE id = ?", (event_id,)).fetchone()
+    return row is not None
+
+
+def mark_web_event_applied(db: Database, event_id: str, now: datetime) -> None:
+    db.execute(
+        "INSERT INTO applied_web_events (id, applied_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (event_id, _time(now)),
+    )

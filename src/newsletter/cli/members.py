@@ -350,7 +350,7 @@ def unsubscribe(
     scope = f"the list {list_name}" if list_name else "all lists"
     if result.ended:
         out.print(f"Unsubscribed {result.email} from {', '.join(result.ended)}.", markup=False)
-    elif result.newly_suppressed:
+    elif result.changed:
         out.print(f"{result.email} was not subscribed to {scope}.", markup=False)
     else:
         out.print(f"{result.email} already was unsubscribed from {scope}.", markup=False)

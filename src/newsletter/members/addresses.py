@@ -23,7 +23,7 @@ _SIMPLE_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&
 _MAX_LOCAL = 64
 _MAX_ADDRESS = 254
 _HASH_PREFIX = b"newsletter-suppression-v1:"
-_SPACES = re.compile(r"\s+")
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class InvalidAddressError(ValueError):
@@ -65,9 +65,15 @@ def address_hash(normalised: str) -> str:
 
 
 def clean_name(text: str) -> str:
-    """A name fit for a header and a greeting: no control or format characters, one line."""
-    kept = "".join(
-        " " if unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} else char
-        for char in unicodedata.normalize("NFC", text)
-    )
-    return _SPACES.sub(" ", kept).strip()
+    """A name fit for a header and a greeting: one line, no control or format characters.
+
+    Line breaks and tabs become spaces; other control and format characters (a stray
+    BEL, a right-to-left override) are dropped.
+    """
+    text = unicodedata.normalize("NFC", text)
+    # isprintable() is False for every category we drop; most names need no more work.
+    if not text.isprintable():
+        text = "".join(
+            char for char in text if char.isspace() or unicodedata.category(char) not in _INVISIBLE
+        )
+    return " ".join(text.split())

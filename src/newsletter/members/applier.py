@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter import store
-from newsletter.members.addresses import address_hash
 from newsletter.members.planner import ImportPlan, Outcome, PlannedRow
 from newsletter.members.records import ConsentMethod, ConsentRecord, MemberData
 from newsletter.members.tokens import new_subscription_id
@@ -39,7 +38,7 @@ def apply_import(
     with db.transaction():
         found = store.find_list(db, plan.list_name)
         mailing_list = found or store.create_list(db, plan.list_name, now)
-        store.insert_members(db, ((m, address_hash(m.email)) for m in _new_members(added)), now)
+        store.insert_members(db, _new_members(added), now)
         store.update_member_names(db, _renamed(plan.rows))
         subscribed = store.subscribe(
             db, mailing_list.id, _subscriptions(added, plan, source, now, progress), now
@@ -47,7 +46,7 @@ def apply_import(
         for opt_out in plan.suppressions:
             store.suppress(
                 db,
-                address_hash(opt_out.email),
+                opt_out.email,
                 None if opt_out.all_lists else mailing_list.id,
                 opt_out.reason,
                 source,

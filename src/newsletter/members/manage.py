@@ -14,7 +14,6 @@ from newsletter import store
 from newsletter.errors import MemberError
 from newsletter.members.addresses import (
     InvalidAddressError,
-    address_hash,
     clean_name,
     normalise_address,
 )
@@ -107,7 +106,6 @@ def add_member(
     """Subscribe one address; a suppressed one only with ``resubscribe`` (they asked again)."""
     email = address(given)
     moment = _now(now)
-    digest = address_hash(email)
     check_list_name(list_name)
     with db.transaction():
         found = store.find_list(db, list_name)
@@ -121,7 +119,7 @@ def add_member(
             store.update_member_names(db, [_merged(member, data)])
             return AddResult(found is None, already_subscribed=True, resubscribed=False)
         suppressions = [
-            s for s in store.suppressions_of(db, digest)
+            s for s in store.suppressions_of(db, email)
             if s.list_name is None or s.list_name == mailing_list.name
         ]  # fmt: skip
         if (current is not None or suppressions) and not resubscribe:
@@ -130,9 +128,9 @@ def add_member(
                 f"{email} must not be re-added to {mailing_list.name}: {why} before",
                 "add --resubscribe only if they asked you to receive the newsletter again",
             )
-        store.insert_members(db, [(data, digest)], moment)
+        store.insert_members(db, [data], moment)
         store.update_member_names(db, [_merged(member, data)] if member else [])
-        store.lift_suppressions(db, digest, mailing_list.id)
+        store.lift_suppressions(db, email, mailing_list.id)
         consent = ConsentRecord(basis, ConsentMethod.MANUAL, "members add", moment)
         if current is not None:
             store.resubscribe(db, current.id, consent, moment)
@@ -172,7 +170,7 @@ def remove_member(db: store.Database, given: str, list_name: str) -> None:
 class UnsubscribeResult:
     email: str
     ended: tuple[str, ...]  # lists on which a subscription ended now
-    newly_suppressed: bool
+    changed: bool  # False: it already was unsubscribed there
 
 
 def unsubscribe_address(
@@ -195,18 +193,15 @@ def unsubscribe_address(
             if s.status is SubscriptionStatus.SUBSCRIBED
             and (mailing_list is None or s.list_id == mailing_list.id)
         }
-        digest = address_hash(email)
-        known = len(store.suppressions_of(db, digest))
-        store.suppress(
+        changed = store.suppress(
             db,
-            digest,
+            email,
             mailing_list.id if mailing_list else None,
             SuppressionReason.UNSUBSCRIBED,
             source,
             moment,
         )
-        newly = len(store.suppressions_of(db, digest)) > known
-    return UnsubscribeResult(email, tuple(sorted(before)), newly)
+    return UnsubscribeResult(email, tuple(sorted(before)), changed)
 
 
 @dataclass(frozen=True)
@@ -222,7 +217,7 @@ def forget_address(db: store.Database, given: str, *, now: datetime | None = Non
     with db.transaction():
         member = store.find_member(db, email)
         count = len(store.subscriptions_of(db, member.id)) if member else 0
-        store.forget(db, member.id if member else None, address_hash(email), _now(now))
+        store.forget(db, email, _now(now))
     return ForgetResult(email, member is not None, count)
 
 
@@ -245,7 +240,7 @@ def unsubscribe_subscription(
         return False
     return store.suppress(
         db,
-        address_hash(member.email),
+        member.email,
         subscription.list_id,
         SuppressionReason.UNSUBSCRIBED,
         source,
@@ -261,9 +256,7 @@ def unsubscribe_everywhere(
     member = store.find_member_by_id(db, subscription.member_id) if subscription else None
     if member is None:
         return False
-    return store.suppress(
-        db, address_hash(member.email), None, SuppressionReason.UNSUBSCRIBED, source, _now(now)
-    )
+    return store.suppress(db, member.email, None, SuppressionReason.UNSUBSCRIBED, source, _now(now))
 
 
 def recipients(db: store.Database, list_name: str) -> Iterator[Recipient]:
