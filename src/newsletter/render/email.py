@@ -51,4 +51,4 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
     hosts = own_hosts(
         [newsletter.site_url, newsletter.web_url, *(source.url for source in settings.sources)]
     )
-    return RenderResult(email, check_email(html, issue.subject, issue.preheader, hosts))
+    return RenderResult(email, check_email(email.html, issue.subject, issue.preheader, hosts))
