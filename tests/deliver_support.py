@@ -23,6 +23,7 @@ from newsletter import store
 from newsletter.deliver.journal import Delivery
 from newsletter.deliver.sender import Outcome, Outgoing
 from newsletter.deliver.transport import Envelope
+from newsletter.deliver.wire import data_block
 from newsletter.mailsink import MailSink, _EphemeralPortController
 from newsletter.members.manage import add_member
 from newsletter.settings import RateWindow, Security, SmtpSettings
@@ -198,7 +199,7 @@ def outgoing(addresses: Iterable[str], body: str = "Hallo,\n\nneues Heft.\n") ->
     return [
         Outgoing(
             key,
-            Envelope(SENDER, address, message_bytes(address, f"<{key}@test>", body)),
+            Envelope(SENDER, address, data_block(message_bytes(address, f"<{key}@test>", body))),
             f"<{key}@test>",
         )
         for key, address in enumerate(addresses, start=1)
@@ -210,7 +211,8 @@ def from_journal(deliveries: Iterable[Delivery]) -> Iterator[Outgoing]:
     for delivery in deliveries:
         email = delivery.recipient.email
         message_id = f"<{delivery.issue}.{delivery.recipient.member_id}@example.org>"
-        yield Outgoing(delivery.id, Envelope(SENDER, email, message_bytes(email, message_id)))
+        block = data_block(message_bytes(email, message_id))
+        yield Outgoing(delivery.id, Envelope(SENDER, email, block), message_id)
 
 
 def add_members(db: store.Database, addresses: Iterable[str], list_name: str) -> int:

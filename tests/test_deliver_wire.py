@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newsletter.deliver.envelope import EnvelopeError, envelope_address
+from newsletter.deliver.transport import Envelope
 from newsletter.deliver.wire import data_block
 
 
@@ -39,3 +40,9 @@ def test_a_non_ascii_local_part_needs_smtputf8() -> None:
 def test_addresses_that_would_break_the_command_line_are_refused(address: str) -> None:
     with pytest.raises(EnvelopeError):
         envelope_address(address)
+
+
+def test_an_envelope_refuses_data_that_is_not_a_finished_block() -> None:
+    with pytest.raises(ValueError, match="data_block"):
+        Envelope("a@example.org", "b@example.org", b"Subject: x\r\n\r\nno end\r\n")
+    assert Envelope("a@example.org", "b@example.org", data_block(b"x")).data == b"x\r\n.\r\n"
