@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from newsletter.errors import DeliveryError, IssueError
-from newsletter.messages.compose import ONE_CLICK, Recipient, compose_message, list_id
+from newsletter.messages.compose import (
+    ONE_CLICK,
+    Recipient,
+    compose_message,
+    list_id,
+    needs_smtputf8,
+)
 from newsletter.render.build import build_issue, load_build
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import (
@@ -156,6 +162,14 @@ def test_line_breaks_in_names_never_make_a_header(settings: NewsletterSettings) 
 def test_international_domain_goes_out_as_punycode(settings: NewsletterSettings) -> None:
     message = compose(settings, Recipient("erika@müller.example"))
     assert reparsed(message)["To"] == "erika@xn--mller-kva.example"
+
+
+def test_non_ascii_local_part_makes_a_utf8_message(settings: NewsletterSettings) -> None:
+    ascii_message = compose(settings, Recipient("erika@example.org"))
+    assert not needs_smtputf8(ascii_message)
+    message = compose(settings, Recipient("jörg@example.org", "Jörg Weiß"))
+    assert needs_smtputf8(message)
+    assert "To: Jörg Weiß <jörg@example.org>\r\n".encode() in message.as_bytes()
 
 
 def test_no_mailto_without_unsubscribe_mailto(tmp_path: Path) -> None:

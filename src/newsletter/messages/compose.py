@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import quote, urlsplit
 
@@ -86,6 +86,11 @@ def list_unsubscribe(settings: NewsletterSettings, token: str) -> str:
     return ", ".join(unsubscribe)
 
 
+def needs_smtputf8(message: EmailMessage) -> bool:
+    """True for a message to a non-ASCII local part: only an SMTPUTF8 server can take it."""
+    return isinstance(message.policy, EmailPolicy) and message.policy.utf8
+
+
 def compose_message(
     email: RenderedEmail,
     recipient: Recipient,
@@ -120,5 +125,8 @@ def compose_message(
     message.add_alternative(
         fill_html(email.html, fields), subtype="html", charset="utf-8", cte="quoted-printable"
     )
-    message.policy = POLICY
+    # A non-ASCII local part cannot be encoded into ASCII headers: such a message goes out
+    # as UTF-8 (RFC 6531), and only over a server that offers SMTPUTF8.
+    to_address = message["To"].addresses[0]
+    message.policy = POLICY if to_address.username.isascii() else POLICY.clone(utf8=True)
     return message
