@@ -14,6 +14,7 @@ from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
 from newsletter.cli import render as render_cmd
+from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, state
 from newsletter.errors import NewsletterError
@@ -98,6 +99,7 @@ members_cmd.register(app)
 gather_cmd.register(app)
 render_cmd.register(app)
 preview_cmd.register(app)
+web_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,123 @@
+"""The web application: one-click unsubscribe, the archive, and (on a web server of
+its own) the sync endpoints. Starlette; ``server.py`` runs it with uvicorn.
+
+``/abmelden?token=...`` is the address in every email's link and List-Unsubscribe
+header. GET only shows a page with the buttons; POST with ``List-Unsubscribe=One-Click``
+(RFC 8058: urlencoded or multipart, no CSRF token, answered 200 without a redirect)
+unsubscribes at once. Every signed token gets the same answers whether or not its
+subscription still exists, so nothing tells anyone whether an address is on a list.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from newsletter.members.tokens import TokenError, verify_token
+from newsletter.render.context import ARCHIVE_PATH
+from newsletter.render.placeholders import UNSUBSCRIBE_PATH
+from newsletter.web.config import WebConfig
+from newsletter.web.events import EventKind
+from newsletter.web.headers import SecurityHeaders, archive_policy
+from newsletter.web.limits import (
+    FORM_BODY_LIMIT,
+    SYNC_BODY_LIMIT,
+    BodyLimit,
+    RateLimiter,
+    client_key,
+)
+from newsletter.web.pages import ERROR_STATUSES, STYLE_PATH
+from newsletter.web.protocol import SYNC_PREFIX
+from newsletter.web.syncapi import sync_routes
+from newsletter.web.unsubscribe import ONE_CLICK_FIELD, ONE_CLICK_VALUE, SCOPE_ALL, SCOPE_FIELD
+
+_MAX_FORM_FIELDS = 8
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starlette:
+    pages = config.pages
+    limiter = RateLimiter(*config.post_limit)
+
+    def verified(token: str) -> str | None:
+        try:
+            return verify_token(config.unsubscribe_key, token)
+        except TokenError:
+            return None
+
+    async def unsubscribe(request: Request) -> Response:
+        if request.method == "POST":
+            # Counted before anything else, so forged tokens are limited too.
+            wait = limiter.wait(client_key(request.client.host if request.client else ""))
+            if wait:
+                raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
+        token = request.query_params.get("token", "")
+        subscription_id = verified(token)
+        if subscription_id is None:
+            return HTMLResponse(pages.invalid_link(), 400)
+        if request.method != "POST":
+            return HTMLResponse(pages.unsubscribe(token))
+        form = await request.form(max_files=0, max_fields=_MAX_FORM_FIELDS)
+        if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
+            raise HTTPException(400)
+        everywhere = form.get(SCOPE_FIELD) == SCOPE_ALL
+        kind = EventKind.UNSUBSCRIBE_ALL if everywhere else EventKind.UNSUBSCRIBE
+        await run_in_threadpool(config.unsubscribes.record, kind, subscription_id, clock())
+        return HTMLResponse(pages.unsubscribed(everywhere))
+
+    async def archive_index(request: Request) -> Response:
+        if config.archive is None:
+            raise HTTPException(404)
+        return HTMLResponse(pages.archive(await run_in_threadpool(config.archive.pages)))
+
+    async def archive_page(request: Request) -> Response:
+        found = None
+        if config.archive is not None:
+            found = await run_in_threadpool(config.archive.page, request.path_params["slug"])
+        if found is None:
+            raise HTTPException(404)
+        policy = archive_policy(config.image_hosts)
+        return HTMLResponse(found.html, headers={"Content-Security-Policy": policy})
+
+    async def style(request: Request) -> Response:
+        cache = {"Cache-Control": "public, max-age=3600"}
+        return Response(pages.style(), media_type="text/css", headers=cache)
+
+    async def error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+        if request.url.path.startswith(SYNC_PREFIX):
+            detail = exc.detail if isinstance(exc, HTTPException) else "server error"
+            return JSONResponse({"error": detail}, status, headers)
+        shown = status if status in ERROR_STATUSES else (500 if status >= 500 else 400)
+        return HTMLResponse(pages.error(shown), status, headers)
+
+    routes = [
+        Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"]),
+        Route(ARCHIVE_PATH, archive_index, methods=["GET"]),
+        Route(ARCHIVE_PATH + "/{slug}", archive_page, methods=["GET"]),
+        Route(STYLE_PATH, style, methods=["GET"]),
+    ]
+    if config.sync_secret is not None and config.pushed is not None:
+        routes += sync_routes(config.sync_secret, config.database_path, config.pushed)
+
+    def body_limit(path: str) -> int:
+        return SYNC_BODY_LIMIT if path.startswith(SYNC_PREFIX) else FORM_BODY_LIMIT
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit_for=body_limit)],
+        exception_handlers={HTTPException: error, Exception: error},
+    )

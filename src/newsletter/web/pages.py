@@ -1,0 +1,101 @@
+"""The web side's pages, from editable Jinja templates in ``templates/web/``.
+
+The wording is in ``templates/web/texts/<locale>.toml``, like the email's; a workspace
+made before the web side existed uses the default templates that ship with newsletter.
+Every page is rendered once with sample data when the server starts, so a broken
+template stops ``serve`` with the file and line instead of failing a member's click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from newsletter.bundled import default_templates
+from newsletter.render.context import ARCHIVE_PATH
+from newsletter.render.placeholders import UNSUBSCRIBE_PATH
+from newsletter.render.templates import render_template
+from newsletter.render.texts import load_texts, load_theme
+from newsletter.settings import NewsletterSettings
+from newsletter.web.archive import ArchivePage
+from newsletter.web.unsubscribe import ONE_CLICK_FIELD, ONE_CLICK_VALUE, SCOPE_ALL, SCOPE_FIELD
+from newsletter.workspace import Workspace
+
+WEB_DIR = "web"
+STYLE_PATH = "/style.css"
+# The statuses the error page has a text for (texts.errors.<status>).
+ERROR_STATUSES = (400, 404, 405, 413, 429, 500)
+
+
+def web_templates(workspace: Workspace) -> Path:
+    own = workspace.templates_dir / WEB_DIR
+    return own if own.is_dir() else default_templates() / WEB_DIR
+
+
+@dataclass(frozen=True)
+class Pages:
+    folder: Path
+    settings: NewsletterSettings
+    texts: dict[str, Any]
+    theme: dict[str, Any]
+
+    @classmethod
+    def load(cls, folder: Path, settings: NewsletterSettings) -> Pages:
+        pages = cls(
+            folder, settings, load_texts(folder, settings.locale), load_theme(folder.parent)
+        )
+        pages.check()
+        return pages
+
+    def unsubscribe(self, token: str) -> str:
+        """The confirmation page: one button for this list, one for all lists."""
+        return self._render(
+            "unsubscribe.html",
+            action=f"{self._base}{UNSUBSCRIBE_PATH}?token={quote(token, safe='')}",
+            one_click={"name": ONE_CLICK_FIELD, "value": ONE_CLICK_VALUE},
+            everywhere={"name": SCOPE_FIELD, "value": SCOPE_ALL},
+        )
+
+    def unsubscribed(self, everywhere: bool) -> str:
+        return self._render("unsubscribed.html", everywhere=everywhere)
+
+    def invalid_link(self) -> str:
+        return self._render("invalid.html")
+
+    def archive(self, pages: list[ArchivePage]) -> str:
+        return self._render("archive.html", pages=pages, archive_url=f"{self._base}{ARCHIVE_PATH}")
+
+    def error(self, status: int) -> str:
+        return self._render("error.html", error=str(status))
+
+    def style(self) -> str:
+        return self._render("style.css")
+
+    def check(self) -> None:
+        """Render every page once with sample data; raises TemplateError naming file and line."""
+        self.unsubscribe("sample")
+        self.unsubscribed(everywhere=False)
+        self.unsubscribed(everywhere=True)
+        self.invalid_link()
+        self.archive([ArchivePage("2026-11", "Beispiel", datetime(2026, 11, 1, tzinfo=UTC), "")])
+        for status in ERROR_STATUSES:
+            self.error(status)
+        self.style()
+
+    @property
+    def _base(self) -> str:
+        # web_url may have a path (https://example.org/newsletter) that the proxy strips.
+        return urlsplit(self.settings.web_url).path.rstrip("/")
+
+    def _render(self, name: str, **context: Any) -> str:
+        common = {
+            "lang": str(self.settings.locale),
+            "texts": self.texts,
+            "theme": self.theme,
+            "newsletter": self.settings,
+            "stylesheet": f"{self._base}{STYLE_PATH}",
+        }
+        return render_template(self.folder, name, common | context)

@@ -1,0 +1,155 @@
+"""``newsletter sync`` at the office: bring the web server's events in, push the archive.
+
+Each step can fail without losing anything: events stay on the server until they are
+acknowledged, an event id is applied at most once (recorded in the same transaction as
+the unsubscribe), and archive pages are compared by digest and pushed again until the
+server has them. So a failed sync is simply run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from newsletter import __version__, store
+from newsletter.errors import WebError
+from newsletter.settings import NewsletterSettings, is_loopback
+from newsletter.web.archive import SLUG, IssueArchive
+from newsletter.web.events import WebEvent
+from newsletter.web.protocol import ACK_PATH, ARCHIVE_PATH, BATCH, EVENTS_PATH
+from newsletter.web.syncstate import record_sync
+from newsletter.web.unsubscribe import apply_unsubscribe
+from newsletter.workspace import Workspace
+
+TIMEOUT_SECONDS = 30.0
+_AGAIN = 'nothing was lost: run "newsletter sync" again'
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    events: int  # pulled from the server
+    applied: int  # new to this office (not applied by an earlier, interrupted sync)
+    ended: int  # that ended a subscription (the rest were clicked twice, or forgotten)
+    pages_pushed: int
+    pages_removed: int
+
+
+def sync_client(
+    settings: NewsletterSettings, secret: str, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """A client for the web server at ``web_url``: HTTPS, or plain HTTP to this machine."""
+    parts = urlsplit(settings.web_url)
+    if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
+        raise WebError(
+            f"web_url is {settings.web_url}: sync sends the shared secret and members' "
+            "unsubscribes, so it needs https (plain http only to this machine)",
+            "put the web server behind HTTPS and write web_url with https://",
+        )
+    return httpx.Client(
+        base_url=settings.web_url,
+        headers={"Authorization": f"Bearer {secret}", "User-Agent": f"newsletter/{__version__}"},
+        timeout=TIMEOUT_SECONDS,
+        follow_redirects=False,
+        transport=transport,
+    )
+
+
+def run_sync(
+    workspace: Workspace,
+    client: httpx.Client,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncReport:
+    started = clock()
+    pulled = applied = ended = 0
+    with store.open_database(workspace.database_path) as db:
+        while True:
+            events = _pull(client)
+            for event in events:
+                outcome = _apply_once(db, event, clock())
+                applied += outcome is not None
+                ended += bool(outcome)
+            _request(client, "POST", ACK_PATH, json={"ids": [event.id for event in events]})
+            pulled += len(events)
+            if len(events) < BATCH:
+                break
+    # Every event up to ``started`` is in: that is what send's freshness check needs.
+    record_sync(workspace, started)
+    pushed, removed = _push_archive(workspace, client)
+    return SyncReport(pulled, applied, ended, pushed, removed)
+
+
+def _pull(client: httpx.Client) -> list[WebEvent]:
+    data = _request(client, "GET", EVENTS_PATH, params={"limit": BATCH})
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        raise WebError(f"the web server's answer to {EVENTS_PATH} has no list of events")
+    return [WebEvent.from_json(event) for event in events]
+
+
+def _apply_once(db: store.Database, event: WebEvent, now: datetime) -> bool | None:
+    """Whether the event ended a subscription; None when an earlier sync applied it."""
+    with db.transaction():
+        if store.web_event_applied(db, event.id):
+            return None
+        ended = apply_unsubscribe(db, event.kind, event.subscription_id, event.at)
+        store.mark_web_event_applied(db, event.id, now)
+    return ended
+
+
+def _push_archive(workspace: Workspace, client: httpx.Client) -> tuple[int, int]:
+    """Make the server's archive the office's sent issues; with the archive off, empty."""
+    local = (
+        {page.slug: page for page in IssueArchive(workspace).pages()}
+        if workspace.settings.newsletter.archive
+        else {}
+    )
+    data = _request(client, "GET", ARCHIVE_PATH)
+    remote = data.get("pages") if isinstance(data, dict) else None
+    if not isinstance(remote, dict):
+        raise WebError(f"the web server's answer to {ARCHIVE_PATH} has no pages")
+    changed = [page for page in local.values() if remote.get(page.slug) != page.digest]
+    for page in changed:
+        _request(client, "PUT", _page_path(page.slug), json=page.to_json())
+    extra = [slug for slug in remote if slug not in local and SLUG.fullmatch(str(slug))]
+    for slug in extra:
+        _request(client, "DELETE", _page_path(slug))
+    return len(changed), len(extra)
+
+
+def _page_path(slug: str) -> str:
+    return f"{ARCHIVE_PATH}/{quote(slug, safe='')}"
+
+
+def _request(client: httpx.Client, method: str, path: str, **options: Any) -> Any:
+    """One call to the web server; every failure is one WebError line."""
+    where = str(client.base_url).rstrip("/") + path
+    try:
+        response = client.request(method, path, **options)
+    except httpx.HTTPError as error:
+        raise WebError(f"cannot reach the web server ({method} {where}): {error}", _AGAIN) from None
+    if response.status_code == 401:
+        raise WebError(
+            "the web server refused the sync secret",
+            "both machines need the same secrets.toml (or the same NEWSLETTER_SYNC_SECRET); "
+            "see docs/web-setup.md",
+        )
+    if response.status_code == 404 and path == EVENTS_PATH:
+        raise WebError(
+            f"the web server at {client.base_url} does not offer sync",
+            'set web_remote = true in its newsletter.toml and restart "newsletter serve" there',
+        )
+    if response.status_code != 200:
+        raise WebError(
+            f"the web server answered {response.status_code} to {method} {where}: "
+            f"{response.text[:200].strip()}",
+            _AGAIN,
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise WebError(f"the web server's answer to {method} {where} is not JSON", _AGAIN) from None

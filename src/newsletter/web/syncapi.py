@@ -1,0 +1,89 @@
+"""The web server's side of sync (``web_remote = true``): see ``protocol.py``."""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from newsletter import store
+from newsletter.errors import WebError
+from newsletter.web.archive import ArchivePage, PushedArchive
+from newsletter.web.protocol import ACK_PATH, ARCHIVE_PATH, BATCH, EVENTS_PATH
+
+
+def _pending(database_path: Path, limit: int) -> list[dict[str, str]]:
+    with store.open_database(database_path) as db:
+        return [event.to_json() for event in store.pending_web_events(db, limit)]
+
+
+def _forget(database_path: Path, ids: list[str]) -> int:
+    with store.open_database(database_path) as db:
+        return store.delete_web_events(db, ids)
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise HTTPException(400, "the body is not JSON") from None
+
+
+def sync_routes(secret: bytes, database_path: Path, pushed: PushedArchive) -> list[Route]:
+    def authorise(request: Request) -> None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), secret):
+            raise HTTPException(401, "wrong sync secret", {"WWW-Authenticate": "Bearer"})
+
+    async def events(request: Request) -> Response:
+        authorise(request)
+        limit = request.query_params.get("limit", str(BATCH))
+        if not limit.isdigit() or not 0 < int(limit) <= BATCH:
+            raise HTTPException(400, f"limit must be from 1 to {BATCH}")
+        found = await run_in_threadpool(_pending, database_path, int(limit))
+        return JSONResponse({"events": found})
+
+    async def ack(request: Request) -> Response:
+        authorise(request)
+        data = await _json(request)
+        ids = data.get("ids") if isinstance(data, dict) else None
+        if (
+            not isinstance(ids, list)
+            or len(ids) > BATCH
+            or not all(isinstance(i, str) for i in ids)
+        ):
+            raise HTTPException(400, f'expected {{"ids": [...]}} with at most {BATCH} ids')
+        forgotten = await run_in_threadpool(_forget, database_path, ids)
+        return JSONResponse({"forgotten": forgotten})
+
+    async def archive(request: Request) -> Response:
+        authorise(request)
+        return JSONResponse({"pages": await run_in_threadpool(pushed.digests)})
+
+    async def archive_page(request: Request) -> Response:
+        authorise(request)
+        slug = request.path_params["slug"]
+        if request.method == "DELETE":
+            await run_in_threadpool(pushed.remove, slug)
+            return JSONResponse({"removed": slug})
+        try:
+            page = ArchivePage.from_json(await _json(request))
+        except WebError as error:
+            raise HTTPException(400, str(error)) from None
+        if page.slug != slug:
+            raise HTTPException(400, "the page's slug is not the one in the address")
+        await run_in_threadpool(pushed.keep, page)
+        return JSONResponse({"kept": slug})
+
+    return [
+        Route(EVENTS_PATH, events, methods=["GET"]),
+        Route(ACK_PATH, ack, methods=["POST"]),
+        Route(ARCHIVE_PATH, archive, methods=["GET"]),
+        Route(ARCHIVE_PATH + "/{slug}", archive_page, methods=["PUT", "DELETE"]),
+    ]
