@@ -116,7 +116,7 @@ def make_server(app: Starlette) -> uvicorn.Server:
 
 
 def serve(app: Starlette, sock: socket.socket) -> None:
-    """Serve until Ctrl-C (or SIGTERM); returns normally then."""
+    """Serve until Ctrl-C, then return normally."""
     server = make_server(app)
     try:
         server.run(sockets=[sock])
