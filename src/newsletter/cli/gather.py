@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 ROWS_PER_REASON = 15
 
 
-def _collect(sources: list[Source]) -> list[SourceResult]:
+def _collect(sources: list[Source], since: datetime) -> list[SourceResult]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     results = []
@@ -28,7 +28,7 @@ def _collect(sources: list[Source]) -> list[SourceResult]:
         task = progress.add_task("Reading sources", total=len(sources))
         for source in sources:
             progress.update(task, description=f"Reading {source.label}")
-            results.append(source.collect())
+            results.append(source.collect(since))
             progress.advance(task)
     return results
 
@@ -112,7 +112,7 @@ def gather(
         category=category,
     )
     plan = plan_gather(workspace, request, current_time())
-    report = finish_gather(plan, _collect(open_sources(workspace)))
+    report = finish_gather(plan, _collect(open_sources(workspace), plan.cutoff))
     for source, warning in report.warnings:
         notice(f"Warning: {source}: {warning}")
     _show(report)

@@ -3,11 +3,17 @@
 A source reads everything it has and reports what it could not read as warnings;
 only a source that cannot be read at all (an unreachable feed, a missing folder)
 raises a SourceError. Choosing which posts go into an issue is gather's job.
+
+``collect(since)``: posts dated before ``since`` come back as outlines only (id, title,
+url, date, categories; no body, no summary). Gather lists them as too old, and the
+expensive part (Markdown, sanitising, summaries) is spent only on posts it may take:
+years of posts in a folder and a 5 MB feed read in a fraction of the time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from newsletter.post import Post
@@ -26,7 +32,7 @@ class Source(Protocol):
         """How tables and messages name this source."""
         ...
 
-    def collect(self) -> SourceResult: ...
+    def collect(self, since: datetime | None = None) -> SourceResult: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ class PostFile:
     text: str
     site_url: str
     source: str
+    since: datetime | None = None  # older posts: an outline is enough (see Source.collect)
+
+    def is_old(self, date: datetime | None) -> bool:
+        return date is not None and self.since is not None and date < self.since
 
 
 class PostFileReader(Protocol):

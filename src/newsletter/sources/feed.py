@@ -13,7 +13,7 @@ import hashlib
 import html
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,11 @@ from newsletter.post import Image, Post
 from newsletter.settings import SourceSettings
 from newsletter.sources.contract import SourceResult
 from newsletter.sources.dates import from_utc_tuple, parse_date
+from newsletter.sources.feedparser_tuning import tune
 from newsletter.sources.fetch import FetchLimits, fetch
 from newsletter.sources.sanitise import first_image, is_web_url, plain_text, sanitise_html
-from newsletter.sources.summary import summarise
+from newsletter.sources.summary import summarise, summarise_html
 
-_DRIVER = "newsletter.sources.expat_buffered"
 # A post body longer than this is cut (with a warning): a newsletter shows a teaser,
 # and one runaway entry must not make the whole gather slow.
 MAX_ENTRY_CHARS = 200_000
@@ -48,13 +48,14 @@ class FeedSource:
     cache_dir: Path
     limits: FetchLimits
 
-    def collect(self) -> SourceResult:
-        if self.settings.url is not None:
-            data = fetch(self.settings.url, self.label, self.cache_dir, self.limits).data
-            return parse_feed(data, self.label, feed_url=self.settings.url, site_url=self.site_url)
-        assert self.settings.path is not None
-        data = read_feed_file(self.settings.path, self.label, self.limits.max_bytes)
-        return parse_feed(data, self.label, feed_url=None, site_url=self.site_url)
+    def collect(self, since: datetime | None = None) -> SourceResult:
+        url = self.settings.url
+        if url is not None:
+            data = fetch(url, self.label, self.cache_dir, self.limits).data
+        else:
+            assert self.settings.path is not None
+            data = read_feed_file(self.settings.path, self.label, self.limits.max_bytes)
+        return parse_feed(data, self.label, feed_url=url, site_url=self.site_url, since=since)
 
 
 def read_feed_file(path: Path, label: str, max_bytes: int) -> bytes:
@@ -74,14 +75,21 @@ def read_feed_file(path: Path, label: str, max_bytes: int) -> bytes:
 
 def _feedparser_parse(data: bytes) -> Any:
     import feedparser.api
+    import feedparser.mixin
 
-    if _DRIVER not in feedparser.api.PREFERRED_XML_PARSERS:
-        feedparser.api.PREFERRED_XML_PARSERS.insert(0, _DRIVER)
+    tune(feedparser.api, feedparser.mixin)
     # BytesIO: feedparser would treat a bytes string that looks like an address as one.
     return feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False)
 
 
-def parse_feed(data: bytes, label: str, *, feed_url: str | None, site_url: str) -> SourceResult:
+def parse_feed(
+    data: bytes,
+    label: str,
+    *,
+    feed_url: str | None,
+    site_url: str,
+    since: datetime | None = None,
+) -> SourceResult:
     where = f'feed "{label}"'
     if _HTML_PAGE.match(data[:4096]):
         raise SourceError(f"{where} is a web page, not an RSS or Atom feed", _NOT_A_FEED_HINT)
@@ -99,7 +107,7 @@ def parse_feed(data: bytes, label: str, *, feed_url: str | None, site_url: str) 
     channel = urljoin(root, channel_link) if channel_link else root
     posts = []
     for number, entry in enumerate(parsed.entries, start=1):
-        post = _entry_post(entry, channel, label, warnings, number)
+        post = _entry_post(entry, _EntryContext(channel, label, since), warnings, number)
         if post is not None:
             posts.append(post)
     return SourceResult(label=label, posts=tuple(posts), warnings=tuple(warnings))
@@ -121,14 +129,28 @@ def _detail_html(detail: Any) -> str:
     return f"<p>{html.escape(value)}</p>"
 
 
+@dataclass(frozen=True)
+class _EntryContext:
+    channel: str  # where relative addresses go when no xml:base says otherwise
+    label: str
+    since: datetime | None
+
+
 def _entry_post(
-    entry: Any, channel: str, label: str, warnings: list[str], number: int
+    entry: Any, context: _EntryContext, warnings: list[str], number: int
 ) -> Post | None:
+    title = plain_text(str(entry.get("title") or ""))
+    link = urljoin(context.channel, str(entry.get("link") or ""))
+    url = link if is_web_url(link) else ""
+    date = _entry_date(entry)
+    known_as = str(entry.get("id") or url)
+    if title and known_as and date is not None and context.since and date < context.since:
+        outline = Post(known_as, title, url, date, summary="", categories=_categories(entry))
+        return replace(outline, source=context.label)
     content = entry.get("content") or []
     main = content[0] if content else entry.get("summary_detail") or {}
-    base = urljoin(channel, main.get("base") or "")
+    base = urljoin(context.channel, main.get("base") or "")
     raw_body = _detail_html(main)
-    title = plain_text(str(entry.get("title") or ""))
     named = f'entry "{title}"' if title else f"entry #{number}"
     if len(raw_body) > MAX_ENTRY_CHARS:
         warnings.append(
@@ -138,25 +160,23 @@ def _entry_post(
         raw_body = raw_body[:MAX_ENTRY_CHARS]
     body = sanitise_html(raw_body, base)
     has_own_summary = bool(content) and entry.get("summary_detail")
-    text = plain_text(_detail_html(entry.summary_detail) if has_own_summary else body)
+    summary = summarise_html(_detail_html(entry.summary_detail) if has_own_summary else body)
     if not title:
-        if not text:
+        if not summary:
             warnings.append(f"{named} has neither a title nor a text; left out")
             return None
-        title = summarise(text, _UNTITLED_WORDS)
+        title = summarise(summary, _UNTITLED_WORDS)
         warnings.append(f'{named} has no title; it was named "{title}"')
-    link = urljoin(channel, str(entry.get("link") or ""))
-    url = link if is_web_url(link) else ""
     return Post(
-        id=str(entry.get("id") or url or _content_id(title, text)),
+        id=known_as or _content_id(title, summary),
         title=title,
         url=url,
-        date=_entry_date(entry),
-        summary=summarise(text),
+        date=date,
+        summary=summary,
         body=body,
         image=_image(entry, base, body),
         categories=_categories(entry),
-        source=label,
+        source=context.label,
     )
 
 

@@ -7,6 +7,7 @@ Files of other kinds (pictures, notes) and hidden files are ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from newsletter.errors import SourceError
@@ -52,7 +53,7 @@ class FolderSource:
             and not any(part.startswith(".") for part in path.relative_to(folder).parts)
         )
 
-    def collect(self) -> SourceResult:
+    def collect(self, since: datetime | None = None) -> SourceResult:
         assert self.settings.path is not None
         folder = self.settings.path
         posts, warnings = [], []
@@ -61,7 +62,7 @@ class FolderSource:
             try:
                 text = read_text(path)
                 post = READERS[path.suffix.lower()](
-                    PostFile(name=name, text=text, site_url=self.site_url, source=self.label)
+                    PostFile(name, text, self.site_url, self.label, since)
                 )
             except SourceError as error:
                 warnings.append(f"{error}; the post was left out")

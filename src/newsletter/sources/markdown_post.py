@@ -15,6 +15,7 @@ The text, in Markdown.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -27,7 +28,7 @@ from newsletter.post import Image, Post
 from newsletter.sources.contract import PostFile
 from newsletter.sources.dates import aware, parse_date
 from newsletter.sources.sanitise import is_web_url, plain_text, sanitise_html
-from newsletter.sources.summary import summarise
+from newsletter.sources.summary import summarise, summarise_html
 
 _FENCE = "---"
 # The C loader when PyYAML has it: a folder of a thousand posts reads three times faster.
@@ -111,17 +112,24 @@ def read_markdown_post(file: PostFile) -> Post:
         url = urljoin(file.site_url, url)
         if not is_web_url(url):
             raise SourceError(f"{file.name}: url: expected an address like https://...")
-    base = url or file.site_url
-    body = sanitise_html(_MARKDOWN.render(markdown), base)
-    summary = _text(file, data, "summary")
-    return Post(
+    date = _date(file, data.get("date"))
+    outline = Post(
         id=_text(file, data, "id") or url or file.name,
         title=title,
         url=url,
-        date=_date(file, data.get("date")),
-        summary=summarise(plain_text(summary or body)),
-        body=body,
-        image=_image(file, data.get("image"), base),
+        date=date,
+        summary="",
         categories=_categories(file, data.get("categories")),
         source=file.source,
+    )
+    if file.is_old(date):
+        return outline
+    base = url or file.site_url
+    body = sanitise_html(_MARKDOWN.render(markdown), base)
+    summary = _text(file, data, "summary")
+    return replace(
+        outline,
+        summary=summarise(plain_text(summary)) if summary else summarise_html(body),
+        body=body,
+        image=_image(file, data.get("image"), base),
     )
