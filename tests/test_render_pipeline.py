@@ -132,6 +132,14 @@ def test_dark_mode_and_phone_styles_are_kept_with_important(html: str) -> None:
     assert ".mj-column-per-50 { width:50% !important" in html
 
 
+def test_every_light_section_turns_dark_in_dark_mode(html: str) -> None:
+    # A section with the light surface but without .nl-surface would keep its white
+    # background while its text turns light.
+    sections = re.findall(r'<div([^>]*)style="background:#ffffff;', html)
+    assert len(sections) >= 5
+    assert all('class="nl-surface"' in attributes for attributes in sections), sections
+
+
 def test_outlook_conditional_comments_are_kept(html: str) -> None:
     assert "<!--[if mso | IE]>" in html
     assert "<!--[if mso]>" in html
