@@ -209,3 +209,13 @@ def test_usage_errors_keep_exit_code_2(ws: Workspace, args: list[str]) -> None:
     result = run_gather(ws, *args)
     assert result.exit_code == 2
     assert not ws.issues_dir.exists()
+
+
+def test_titles_show_as_written_even_with_brackets(ws: Workspace) -> None:
+    (ws.root / "posts" / "update.md").write_text(
+        "---\ntitle: '[Update] Sitzung verschoben'\ndate: 2026-11-18\n---\nText.\n",
+        encoding="utf-8",
+    )
+    result = run_gather(ws)
+    assert result.exit_code == 0, result.output
+    assert "[Update] Sitzung verschoben (no URL: add one in issue.md)" in result.stdout

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from newsletter.cli.state import err, notice, out, state
 
@@ -37,8 +38,9 @@ def _when(post: Post) -> str:
     return f"{post.date:%Y-%m-%d}" if post.date else "no date"
 
 
-def _title(post: Post) -> str:
-    return post.title if post.url else f"{post.title} (no URL: add one in issue.md)"
+def _title(post: Post) -> Text:
+    # Text, not a markup string: a title like "[Update] Radweg" must show as written.
+    return Text(post.title if post.url else f"{post.title} (no URL: add one in issue.md)")
 
 
 def _show(report: GatherReport) -> None:
@@ -50,12 +52,13 @@ def _show(report: GatherReport) -> None:
     table.add_column("Title", overflow="fold")
     table.add_column("Source", overflow="fold")
     for post in report.issue.posts:
-        table.add_row(str(report.status(post)), _when(post), _title(post), post.source)
+        table.add_row(str(report.status(post)), _when(post), _title(post), Text(post.source))
     shown: dict[str, int] = {}
     for skip in report.skipped:
         shown[skip.reason] = shown.get(skip.reason, 0) + 1
         if shown[skip.reason] <= ROWS_PER_REASON:
-            row = (f"skipped: {skip.reason}", _when(skip.post), _title(skip.post), skip.post.source)
+            status = f"skipped: {skip.reason}"
+            row = (status, _when(skip.post), _title(skip.post), Text(skip.post.source))
             table.add_row(*row, style="dim")
     for reason, count in shown.items():
         if count > ROWS_PER_REASON:
@@ -116,11 +119,7 @@ def gather(
     for source, warning in report.warnings:
         notice(f"Warning: {source}: {warning}")
     _show(report)
-    where = (
-        report.path.relative_to(workspace.root)
-        if report.path.is_relative_to(workspace.root)
-        else report.path
-    )
+    where = report.path.relative_to(workspace.root)
     if not report.written:
         out.print(f"No new posts; {where} is unchanged.", markup=False)
         return
