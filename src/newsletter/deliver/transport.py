@@ -159,8 +159,19 @@ class SmtpConnection:
                 f"the SMTP server {self.where} does not offer a login (AUTH)",
                 "remove username from [smtp] for a relay without login, or check host and port",
             )
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
+        # One mechanism, not smtplib's login(), which tries the next one after a refusal:
+        # the same wrong password again only counts against the account's lockout.
+        mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
+        if mechanism is None:
+            raise DeliveryError(
+                f"the SMTP server {self.where} offers no login we can use "
+                f"(only {', '.join(offered) or 'none'}; we speak PLAIN and LOGIN over TLS)"
+            )
+        smtp.user, smtp.password = username, self._password or ""
+        authenticate = smtp.auth_plain if mechanism == "PLAIN" else smtp.auth_login
         try:
-            smtp.login(username, self._password or "")
+            smtp.auth(mechanism, authenticate)
         except smtplib.SMTPAuthenticationError as error:
             raise DeliveryError(
                 f"the SMTP server {self.where} refused the login for {username}: "
