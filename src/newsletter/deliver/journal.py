@@ -365,6 +365,8 @@ class Journal:
 
     def _write_records(self, at: str) -> None:
         records, self._records = self._records, []
+        if not records:
+            return
         self._db.executemany(
             """
             UPDATE deliveries SET status = ?, permanent = ?, reply = ?,
