@@ -35,6 +35,9 @@ BUILD_DIR = "build"
 SENT_MARK = "sent.json"
 GATHERED_FILE = "gathered.json"
 _FENCE = "---"
+# libyaml's safe loader and dumper where PyYAML has them: same YAML, several times faster.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _ISSUE_FIELDS = ("subject", "preheader", "date", "list", "posts")
 _POST_FIELDS = ("id", "title", "url", "date", "summary", "image", "categories", "source")
 _IMAGE_FIELDS = ("url", "alt", "caption")
@@ -205,7 +208,7 @@ def parse_issue(path: Path, slug: str, text: str) -> Issue:
             f"{path}: the front matter must start and end with a line of three dashes (---)"
         )
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER) or {}  # noqa: S506 (safe)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" at line {mark.line + 2}" if mark is not None else ""
@@ -269,7 +272,7 @@ def format_issue(issue: Issue) -> str:
     if issue.list_name:
         data["list"] = issue.list_name
     data["posts"] = [_post_data(post) for post in issue.posts]
-    front = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    front = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=100)
     return f"{_FENCE}\n{front}{_FENCE}\n\n{issue.editorial.strip()}\n"
 
 
