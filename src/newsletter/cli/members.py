@@ -13,6 +13,8 @@ from newsletter.cli.state import err, notice, out, state
 from newsletter.members.records import Basis, SubscriptionStatus
 
 if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
     from newsletter.members.planner import ImportPlan
     from newsletter.members.readers import ImportRow, MemberFile
     from newsletter.store import Database
@@ -149,6 +151,12 @@ def _counted(rows: Iterable[ImportRow], advance: Advance) -> Iterator[ImportRow]
     advance(count)
 
 
+def _unbroken_column(table: RichTable, header: str, values: list[str]) -> None:
+    """A column that is never wrapped or cut: addresses and line numbers stay whole."""
+    width = max((len(value) for value in values), default=0)
+    table.add_column(header, no_wrap=True, min_width=max(width, len(header)))
+
+
 def _import_summary(
     member_file: MemberFile, plan: ImportPlan, *, dry_run: bool, verbose: bool
 ) -> None:
@@ -163,10 +171,13 @@ def _import_summary(
     shown = [Outcome.REJECTED, Outcome.SUPPRESSED] if verbose else [Outcome.REJECTED]
     details = [row for row in plan.rows if row.outcome in shown]
     if details:
-        table = Table("Where", "Outcome", "Reason", title="Rows not imported")
-        table.add_column("Address as given", overflow="fold")
+        table = Table(title="Rows not imported")
+        _unbroken_column(table, "Where", [row.where for row in details])
+        _unbroken_column(table, "Address as given", [row.given for row in details])
+        table.add_column("Outcome")
+        table.add_column("Reason")
         for row in details:
-            table.add_row(row.where, row.outcome.value, row.reason, row.given)
+            table.add_row(row.where, row.given, row.outcome.value, row.reason)
         out.print(table)
     summary = Table(*(outcome.value for outcome in Outcome), title="Summary")
     summary.add_row(*(str(plan.counts[outcome]) for outcome in Outcome))
@@ -260,23 +271,36 @@ def list_members(
     """
     from collections import Counter
 
+    from rich import box
     from rich.table import Table
 
     from newsletter import store
 
-    table = Table("Name", "List", "Status", "Basis", "Since")
-    # An address is never cut short with "…": it wraps instead.
-    table.add_column("E-mail", overflow="fold", ratio=2)
-    counts: Counter[SubscriptionStatus] = Counter()
     with _database(ctx) as (_workspace, db):
         list_id = store.require_list(db, list_name).id if list_name else None
-        for item in store.iter_listings(db, list_id, status):
-            counts[item.status] += 1
-            person = item.name or " ".join(filter(None, (item.first_name, item.last_name)))
-            table.add_row(
-                person, item.list_name, item.status.value, item.basis.value,
-                item.subscribed_at.date().isoformat(), item.email,
-            )  # fmt: skip
+        listings = list(store.iter_listings(db, list_id, status))
+    rows = [
+        (
+            item.email,
+            item.name or " ".join(filter(None, (item.first_name, item.last_name))),
+            item.list_name, item.status.value, item.basis.value,
+            item.subscribed_at.date().isoformat(),
+        )
+        for item in listings
+    ]  # fmt: skip
+    # No vertical rules: the room goes to the names on an 80-column Windows console.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    headers = ("E-mail", "Name", "List", "Status", "Basis", "Since")
+    for index, header in enumerate(headers):
+        if header == "Name":
+            # Names may wrap between words, but a word is not cut unless it is very long.
+            longest = max((len(word) for row in rows for word in row[1].split()), default=0)
+            table.add_column(header, overflow="fold", min_width=min(longest, 16))
+        else:
+            _unbroken_column(table, header, [row[index] for row in rows])
+    for row in rows:
+        table.add_row(*row)
+    counts = Counter(item.status for item in listings)
     out.print(table)
     parts = ", ".join(f"{counts[s]} {s.value}" for s in SubscriptionStatus)
     out.print(f"{counts.total()} shown: {parts}.", markup=False)

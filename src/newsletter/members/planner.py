@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from newsletter.members.addresses import (
     InvalidAddressError,
@@ -43,8 +44,9 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedRow:
+class PlannedRow(NamedTuple):
+    """What happens to one row; a NamedTuple for the same reason as ImportRow."""
+
     where: str
     given: str  # the address as the file has it
     outcome: Outcome
