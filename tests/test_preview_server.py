@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Frame, Page, expect
+from starlette.applications import Starlette
 
 from newsletter.browser import keep_on_this_machine
 from newsletter.keys import load_keys
@@ -35,14 +36,18 @@ def issue_dir(workspace: Workspace) -> Path:
     return folder
 
 
-@pytest.fixture
-def url(workspace: Workspace, issue_dir: Path) -> Iterator[str]:
+def preview_app(workspace: Workspace, issue_dir: Path) -> Starlette:
     key = load_keys(workspace).unsubscribe
     live = LiveBuild(
         partial(render_preview, workspace.root, issue_dir, key),
         partial(watched_files, workspace.root, issue_dir),
     )
-    with serving(create_app(live, issue_dir.name)) as address:
+    return create_app(live, issue_dir.name)
+
+
+@pytest.fixture
+def url(workspace: Workspace, issue_dir: Path) -> Iterator[str]:
+    with serving(preview_app(workspace, issue_dir)) as address:
         yield address
 
 
@@ -152,3 +157,17 @@ def test_the_page_loads_nothing_from_elsewhere_and_the_email_only_from_the_offic
     assert "https://www.example.org/bilder/lichterfest.jpg" in refused
     assert not [u for u in refused if "drittanbieter" in u]
     assert all("example.org" in u for u in refused), refused
+
+
+def test_the_page_says_so_when_the_preview_has_stopped(
+    browser: Browser, workspace: Workspace, issue_dir: Path
+) -> None:
+    context = browser.new_context()
+    keep_on_this_machine(context, [])
+    page = context.new_page()
+    with serving(preview_app(workspace, issue_dir)) as address:
+        page.goto(address)
+        expect(page.locator("#stopped")).to_be_hidden()
+    expect(page.locator("#stopped")).to_be_visible(timeout=UPDATE_MS)
+    expect(page.locator("#stopped")).to_contain_text("newsletter preview 2026-12")
+    context.close()
