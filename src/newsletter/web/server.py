@@ -57,7 +57,8 @@ def make_server(app: Starlette) -> uvicorn.Server:
 
 
 def serve(app: Starlette, sock: socket.socket) -> None:
-    """Serve until Ctrl-C or SIGTERM; returns normally then."""
+    """Serve until Ctrl-C, then return. SIGTERM (a service manager) also shuts down
+    gracefully; uvicorn then ends the process with that signal, as such managers expect."""
     try:
         make_server(app).run(sockets=[sock])
     except KeyboardInterrupt:
