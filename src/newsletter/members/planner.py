@@ -106,7 +106,8 @@ def plan_import(
             return PlannedRow(row.where, row.email, Outcome.SUPPRESSED, row.opt_out.note)
         if email in opt_outs:
             return PlannedRow(row.where, row.email, Outcome.SUPPRESSED, "opted out in this file")
-        reason = suppressed.get(address_hash(email))
+        # No hashing when nothing is suppressed: the first import of a big list stays fast.
+        reason = suppressed.get(address_hash(email)) if suppressed else None
         if reason is not None:
             return PlannedRow(row.where, row.email, Outcome.SUPPRESSED, _SUPPRESSED_BEFORE[reason])
         if email in first_seen:
