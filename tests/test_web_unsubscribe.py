@@ -12,6 +12,7 @@ from newsletter import store
 from newsletter.keys import load_keys
 from newsletter.members import manage
 from newsletter.members.tokens import new_subscription_id, sign_token
+from newsletter.settings import RateWindow
 from newsletter.web.config import POST_LIMIT
 from newsletter.workspace import Workspace
 from tests.web_support import (
@@ -195,15 +196,14 @@ def test_a_file_upload_is_refused(site: Site) -> None:
 
 
 def test_the_default_rate_limit_allows_at_least_ten_posts_a_minute(site: Site) -> None:
-    count, seconds = POST_LIMIT
-    assert count / seconds * 60 >= 10
+    assert POST_LIMIT.per_second * 60 >= 10
     responses = [site.post(site.tokens["mitglieder"]) for _ in range(10)]
     assert [r.status_code for r in responses] == [200] * 10
 
 
 def test_the_rate_limit_is_per_client_behind_the_proxy(workspace: Workspace) -> None:
     token = subscribe(workspace, "anna@example.org", "mitglieder")["mitglieder"]
-    app = web_app(workspace, post_limit=(3, 60.0))
+    app = web_app(workspace, post_limit=RateWindow(3, 60.0))
     with serving(app) as url, local_client(url) as client:
 
         def post(client_address: str) -> httpx.Response:

@@ -49,7 +49,7 @@ def _now() -> datetime:
 
 def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starlette:
     pages = config.pages
-    limiter = RateLimiter(*config.post_limit)
+    limiter = RateLimiter(config.post_limit.count, config.post_limit.seconds)
 
     def verified(token: str) -> str | None:
         try:
@@ -110,8 +110,8 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
         Route(ARCHIVE_PATH + "/{slug}", archive_page, methods=["GET"]),
         Route(STYLE_PATH, style, methods=["GET"]),
     ]
-    if config.sync_secret is not None and config.pushed is not None:
-        routes += sync_routes(config.sync_secret, config.database_path, config.pushed)
+    if config.sync is not None:
+        routes += sync_routes(config.sync.secret, config.database_path, config.sync.pushed)
 
     def body_limit(path: str) -> int:
         return SYNC_BODY_LIMIT if path.startswith(SYNC_PREFIX) else FORM_BODY_LIMIT

@@ -11,7 +11,7 @@ from pathlib import Path
 from newsletter.errors import WebError
 from newsletter.keys import CONFIRMATION_ENV, UNSUBSCRIBE_ENV, load_keys
 from newsletter.render.checks import own_hosts
-from newsletter.settings import NewsletterSettings
+from newsletter.settings import NewsletterSettings, RateWindow
 from newsletter.store import open_database
 from newsletter.web.archive import Archive, IssueArchive, PushedArchive
 from newsletter.web.pages import Pages, web_templates
@@ -22,12 +22,20 @@ from newsletter.workspace import Workspace
 ARCHIVE_STATE = "archive"
 # RFC 8058 asks for nothing, but a flood of POSTs must not fill the database; a person
 # (or a mail provider relaying a few members' clicks) stays far below this.
-POST_LIMIT = (30, 60.0)
+POST_LIMIT = RateWindow(30, 60.0)
 
 
 class Shape(StrEnum):
     ONE_MACHINE = "one machine"
     WEB_SERVER = "web server"  # of an office PC that syncs (web_remote = true)
+
+
+@dataclass(frozen=True)
+class SyncEndpoint:
+    """What a web server of its own offers ``newsletter sync``."""
+
+    secret: bytes
+    pushed: PushedArchive  # where the office's archive pages go
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,10 @@ class WebConfig:
     database_path: Path
     unsubscribes: Unsubscribes
     archive: Archive | None  # None: the archive is off (404)
-    pushed: PushedArchive | None  # where sync puts pages; only on a web server
-    sync_secret: bytes | None  # only on a web server
+    sync: SyncEndpoint | None  # only on a web server
     image_hosts: frozenset[str]
     pages: Pages
-    post_limit: tuple[int, float] = POST_LIMIT
+    post_limit: RateWindow = POST_LIMIT
 
 
 def web_config(
@@ -59,15 +66,16 @@ def web_config(
     keys = load_keys(workspace, on_create_keys, env)
     # Opening it now creates or upgrades it now, not on a member's first click.
     open_database(settings.database_path).close()
-    shape = Shape.WEB_SERVER if newsletter.web_remote else Shape.ONE_MACHINE
-    pushed = PushedArchive(workspace.state_dir / ARCHIVE_STATE)
-    archive: Archive = pushed if shape is Shape.WEB_SERVER else IssueArchive(workspace)
-    unsubscribes: Unsubscribes = (
-        QueuedUnsubscribes(settings.database_path)
-        if shape is Shape.WEB_SERVER
-        else DirectUnsubscribes(settings.database_path)
-    )
-    remote = shape is Shape.WEB_SERVER
+    archive: Archive
+    unsubscribes: Unsubscribes
+    if newsletter.web_remote:
+        shape = Shape.WEB_SERVER
+        pushed = PushedArchive(workspace.state_dir / ARCHIVE_STATE)
+        sync = SyncEndpoint(sync_secret(workspace, env).encode(), pushed)
+        archive, unsubscribes = pushed, QueuedUnsubscribes(settings.database_path)
+    else:
+        shape, sync = Shape.ONE_MACHINE, None
+        archive, unsubscribes = IssueArchive(workspace), DirectUnsubscribes(settings.database_path)
     return WebConfig(
         settings=newsletter,
         shape=shape,
@@ -75,8 +83,7 @@ def web_config(
         database_path=settings.database_path,
         unsubscribes=unsubscribes,
         archive=archive if newsletter.archive else None,
-        pushed=pushed if remote else None,
-        sync_secret=sync_secret(workspace, env).encode() if remote else None,
+        sync=sync,
         image_hosts=own_hosts(
             [newsletter.site_url, newsletter.web_url, *(s.url for s in settings.sources)]
         ),
