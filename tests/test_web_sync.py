@@ -167,6 +167,21 @@ def test_the_sync_endpoints_need_the_secret(pair: Pair) -> None:
         assert response.json() == {"error": "wrong sync secret"}
 
 
+def test_the_server_takes_only_well_formed_archive_pages(pair: Pair) -> None:
+    secret = {"Authorization": f"Bearer {sync_secret(pair.office)}"}
+    page = {"slug": "2026-11", "subject": "S", "sent_at": NOW.isoformat(), "html": "<p>x</p>"}
+    for slug, body in (
+        ("2026-11", {**page, "sent_at": "gestern"}),
+        ("2026-11", {**page, "slug": "..%2F2026-11"}),
+        ("other", page),
+    ):
+        response = pair.client.put(f"/sync/archive/{slug}", json=body, headers=secret)
+        assert response.status_code == 400, (slug, body)
+    bad_json = pair.client.put("/sync/archive/2026-11", content=b"{", headers=secret)
+    assert bad_json.status_code == 400
+    assert pair.client.get("/sync/archive", headers=secret).json() == {"pages": {}}
+
+
 def test_sync_needs_https_except_to_this_machine(workspace: Workspace) -> None:
     plain = with_settings(workspace, web_url="http://newsletter.example.org").settings.newsletter
     with pytest.raises(WebError, match="needs https"):

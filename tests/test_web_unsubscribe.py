@@ -184,6 +184,22 @@ def test_an_oversized_body_is_refused_and_changes_nothing(site: Site) -> None:
     assert database_rows(site.workspace) == before
 
 
+def test_a_streamed_oversized_body_is_refused_too(site: Site) -> None:
+    def body() -> Iterator[bytes]:  # chunked: no Content-Length to check first
+        yield b"List-Unsubscribe=One-Click&padding="
+        yield b"x" * 20_000
+
+    response = site.client.post(
+        "/abmelden",
+        params={"token": site.tokens["mitglieder"]},
+        content=body(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert response.status_code == 413
+    assert "anna@example.org" in recipients(site.workspace)
+
+
 def test_a_file_upload_is_refused(site: Site) -> None:
     response = site.client.post(
         "/abmelden",
