@@ -12,10 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from newsletter import store
 from newsletter.errors import WebError
+from newsletter.members.tokens import new_subscription_id
 from newsletter.render.build import load_build
 from newsletter.web.archive import public_html
 from newsletter.web.config import web_config
+from newsletter.web.events import EventKind, WebEvent
 from newsletter.web.protocol import ACK_PATH
 from newsletter.web.secret import sync_secret
 from newsletter.web.sync import run_sync, sync_client
@@ -134,6 +137,20 @@ def test_an_interrupted_sync_loses_nothing_and_applies_each_event_once(
     assert database_rows(pair.office) == applied  # nothing applied twice
     assert database_rows(pair.server)["web_events"] == []
     assert last_sync(pair.office) is not None
+    assert recipients(pair.office) == {"ben@example.org"}
+
+
+def test_many_events_come_in_batches(pair: Pair) -> None:
+    pair.click(pair.tokens["mitglieder"])
+    with store.open_database(pair.server.database_path) as db:
+        for _ in range(4):  # links of members the office has since forgotten
+            store.record_web_event(
+                db, WebEvent.new(EventKind.UNSUBSCRIBE, new_subscription_id(), NOW)
+            )
+    with sync_client(pair.office.settings.newsletter, sync_secret(pair.office)) as client:
+        report = run_sync(pair.office, client, batch=2)
+    assert (report.events, report.applied, report.ended) == (5, 5, 1)
+    assert database_rows(pair.server)["web_events"] == []
     assert recipients(pair.office) == {"ben@example.org"}
 
 

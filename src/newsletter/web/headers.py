@@ -34,7 +34,7 @@ _ALWAYS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 # Pages hold tokens in their address or answer for one member: no cache may keep them.
 _DEFAULTS = {"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store"}

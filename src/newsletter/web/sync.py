@@ -63,19 +63,28 @@ def run_sync(
     workspace: Workspace,
     client: httpx.Client,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    batch: int = BATCH,
 ) -> SyncReport:
     started = clock()
     pulled = applied = ended = 0
+    seen: set[str] = set()
     with store.open_database(workspace.database_path) as db:
         while True:
-            events = _pull(client)
+            events = _pull(client, batch)
+            if events and seen.issuperset(event.id for event in events):
+                # Acknowledged, yet sent again: pulling on would never end.
+                raise WebError(
+                    "the web server does not forget acknowledged events",
+                    "update newsletter on the web server to the version the office runs",
+                )
+            seen.update(event.id for event in events)
             for event in events:
                 outcome = _apply_once(db, event, clock())
                 applied += outcome is not None
                 ended += bool(outcome)
             _request(client, "POST", ACK_PATH, json={"ids": [event.id for event in events]})
             pulled += len(events)
-            if len(events) < BATCH:
+            if len(events) < batch:
                 break
     # Every event up to ``started`` is in: that is what send's freshness check needs.
     record_sync(workspace, started)
@@ -83,8 +92,8 @@ def run_sync(
     return SyncReport(pulled, applied, ended, pushed, removed)
 
 
-def _pull(client: httpx.Client) -> list[WebEvent]:
-    data = _request(client, "GET", EVENTS_PATH, params={"limit": BATCH})
+def _pull(client: httpx.Client, batch: int) -> list[WebEvent]:
+    data = _request(client, "GET", EVENTS_PATH, params={"limit": batch})
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
         raise WebError(f"the web server's answer to {EVENTS_PATH} has no list of events")
