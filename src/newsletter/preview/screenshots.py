@@ -58,26 +58,23 @@ def take_screenshots(
         with chromium() as own:
             return take_screenshots(html, out_dir, own, shots)
     blocked: list[str] = []
-    files = tuple(_shoot(browser, html, out_dir / shot.file_name, shot, blocked) for shot in shots)
+    # One page for all shots: resizing and switching the colour scheme re-lay it out
+    # exactly as a fresh load would (no scripts run), in a third of the time.
+    with email_page(browser, html, shots[0].width, blocked) as page:
+        files = tuple(_shoot(page, out_dir / shot.file_name, shot) for shot in shots)
     return Screenshots(files=files, blocked=tuple(dict.fromkeys(blocked)))
 
 
 @contextmanager
 def email_page(
-    browser: Browser,
-    html: str,
-    width: int,
-    dark: bool = False,
-    blocked: list[str] | None = None,
+    browser: Browser, html: str, width: int, blocked: list[str] | None = None
 ) -> Iterator[Page]:
     """The email loaded as a mail app would show it at ``width`` (the page screenshots take).
 
     Refused URLs are appended to ``blocked`` when given.
     """
     context = browser.new_context(
-        viewport={"width": width, "height": _VIEWPORT_HEIGHT},
-        color_scheme="dark" if dark else "light",
-        java_script_enabled=False,
+        viewport={"width": width, "height": _VIEWPORT_HEIGHT}, java_script_enabled=False
     )
     try:
         keep_on_this_machine(context, [] if blocked is None else blocked)
@@ -88,7 +85,8 @@ def email_page(
         context.close()
 
 
-def _shoot(browser: Browser, html: str, target: Path, shot: Shot, blocked: list[str]) -> Path:
-    with email_page(browser, html, shot.width, shot.dark, blocked) as page:
-        write_bytes_atomic(target, page.screenshot(full_page=True, type="png"))
+def _shoot(page: Page, target: Path, shot: Shot) -> Path:
+    page.set_viewport_size({"width": shot.width, "height": _VIEWPORT_HEIGHT})
+    page.emulate_media(color_scheme="dark" if shot.dark else "light")
+    write_bytes_atomic(target, page.screenshot(full_page=True, type="png"))
     return target
