@@ -13,7 +13,7 @@ import hashlib
 import html
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -105,9 +105,10 @@ def parse_feed(
     root = feed_url or site_url
     channel_link = parsed.feed.get("link") or ""
     channel = urljoin(root, channel_link) if channel_link else root
+    context = _EntryContext(channel, label, since)
     posts = []
     for number, entry in enumerate(parsed.entries, start=1):
-        post = _entry_post(entry, _EntryContext(channel, label, since), warnings, number)
+        post = _entry_post(entry, context, warnings, number)
         if post is not None:
             posts.append(post)
     return SourceResult(label=label, posts=tuple(posts), warnings=tuple(warnings))
@@ -145,8 +146,8 @@ def _entry_post(
     date = _entry_date(entry)
     known_as = str(entry.get("id") or url)
     if title and known_as and date is not None and context.since and date < context.since:
-        outline = Post(known_as, title, url, date, summary="", categories=_categories(entry))
-        return replace(outline, source=context.label)
+        categories = _categories(entry)
+        return Post(known_as, title, url, date, "", categories=categories, source=context.label)
     content = entry.get("content") or []
     main = content[0] if content else entry.get("summary_detail") or {}
     base = urljoin(context.channel, main.get("base") or "")
