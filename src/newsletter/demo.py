@@ -59,4 +59,6 @@ def demo_commands(workspace: Workspace) -> list[list[str]]:
         ["members", "import", str(workspace.root / SAMPLE_MEMBERS)],
         ["members", "lists"],
         ["render", SAMPLE_ISSUE],
+        ["send", SAMPLE_ISSUE, "--yes"],
+        ["status", SAMPLE_ISSUE],
     ]

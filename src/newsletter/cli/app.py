@@ -14,6 +14,7 @@ from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
 from newsletter.cli import render as render_cmd
+from newsletter.cli import send as send_cmd
 from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, state
@@ -98,6 +99,7 @@ workspace_cmds.register(app)
 members_cmd.register(app)
 gather_cmd.register(app)
 render_cmd.register(app)
+send_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
 

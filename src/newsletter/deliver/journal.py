@@ -241,6 +241,16 @@ def due(db: store.Database, issue: str) -> Iterator[Delivery]:
         after = rows[-1][0]
 
 
+def planned(db: store.Database, issue: str, list_id: int) -> Iterator[Recipient]:
+    """Whom a send of ``issue`` to the list would mail now, without writing anything
+    (the summary before the confirmation, and ``--dry-run``)."""
+    in_journal = {
+        row[0] for row in db.execute("SELECT member_id FROM deliveries WHERE issue = ?", (issue,))
+    }
+    yield from (delivery.recipient for delivery in due(db, issue))
+    yield from (r for r in store.iter_recipients(db, list_id) if r.member_id not in in_journal)
+
+
 # ---------------------------------------------------------------- status
 
 
@@ -356,6 +366,18 @@ class Journal:
 
     def finished(self, message: Outgoing, outcome: Outcome) -> None:
         self._records.append((message, outcome))
+
+    def unbuildable(self, key: int, reason: str) -> None:
+        """A member whose message cannot be made at all (no usable address): failed for
+        good without a try, so the next send does not stumble over it again."""
+        with self._db.transaction():
+            self._db.execute(
+                """
+                UPDATE deliveries SET status = 'failed', permanent = 1, reply = ?, finished_at = ?
+                WHERE id = ?
+                """,
+                (reason, _time(self._now()), key),
+            )
 
     def close(self) -> None:
         self._db.execute("PRAGMA synchronous = FULL")

@@ -8,6 +8,7 @@ build is complete on its own and a resumed send uses exactly what was rendered.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from newsletter.errors import IssueError
 from newsletter.files import write_bytes_atomic, write_text_atomic
-from newsletter.issue import BUILD_DIR, load_issue
+from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import Recipient, compose_message, new_message_id
 from newsletter.render.email import RenderResult, render_email
@@ -63,7 +64,17 @@ def preview_bytes(
 
 
 def build_issue(workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes) -> Build:
-    """Render the issue in ``issue_dir`` and write its build folder."""
+    """Render the issue in ``issue_dir`` and write its build folder.
+
+    A sent issue keeps its build: a resumed send must deliver what the first part did.
+    """
+    mark = read_sent_mark(issue_dir)
+    if mark is not None:
+        raise IssueError(
+            f"{issue_dir.name} was sent (first send started {mark.started_at:%Y-%m-%d %H:%M}), "
+            "so its build is frozen",
+            "to change it, make a new issue with newsletter gather --slug NEW-SLUG",
+        )
     issue = load_issue(issue_dir)
     result = render_email(issue, workspace.settings, workspace.templates_dir)
     email = result.email
@@ -106,3 +117,30 @@ def load_build(issue_dir: Path) -> RenderedEmail:
             f"{folder / MANIFEST_FILE}: damaged ({error})",
             f'run "newsletter render {issue_dir.name}" again',
         ) from None
+
+
+def build_hash(issue_dir: Path) -> str:
+    """What a send freezes: the rendered files every member's message is made from."""
+    digest = hashlib.sha256()
+    for name in (HTML_FILE, TEXT_FILE, MANIFEST_FILE):
+        digest.update((issue_dir / BUILD_DIR / name).read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def check_build_current(workspace: Workspace, issue_dir: Path) -> None:
+    """Refuse a build that is older than its issue.md or any template (render again)."""
+    load_build(issue_dir)  # a missing or damaged build says so first
+    built = min((issue_dir / BUILD_DIR / n).stat().st_mtime for n in (HTML_FILE, TEXT_FILE))
+    sources = [issue_dir / ISSUE_FILE, *workspace.templates_dir.rglob("*")]
+    newer = [path for path in sources if path.is_file() and path.stat().st_mtime > built]
+    if newer:
+        changed = (
+            newer[0].relative_to(workspace.root)
+            if newer[0].is_relative_to(workspace.root)
+            else newer[0]
+        )
+        raise IssueError(
+            f"the build of {issue_dir.name} is older than {changed.as_posix()}",
+            f"render again: newsletter render {issue_dir.name}",
+        )
