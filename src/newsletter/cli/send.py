@@ -79,6 +79,8 @@ def _progress_bar(total: int) -> tuple[Bar, Callable[[Progress], None]]:
         TextColumn("{task.fields[rate]}"),
         TimeRemainingColumn(),
         console=err,
+        # Only on a terminal: piped or captured, a progress bar is just a stray line.
+        disable=not err.is_terminal,
     )
     task = bar.add_task("Sending", total=total, rate="")
     started = time.monotonic()
@@ -165,17 +167,24 @@ def send(
 
     Example: newsletter send 2026-11 --test ich@example.org
     """
-    from newsletter.deliver.campaign import plan_send, run_dry, run_send, run_test_send
+    from newsletter.deliver.campaign import (
+        messages_for_test_send,
+        plan_send,
+        run_dry,
+        run_send,
+        run_test_send,
+    )
     from newsletter.issue import issue_folder
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
     if test:
         smtp = workspace.settings.require_smtp()
-        bar, update = _progress_bar(len(test))
+        messages = messages_for_test_send(workspace, folder, test, clock=_now)
         password = _password(smtp)
+        bar, update = _progress_bar(len(messages))
         with bar:
-            summary = run_test_send(workspace, folder, test, password, progress=update, clock=_now)
+            summary = run_test_send(smtp, messages, password, progress=update)
         _show_run(summary)
         for failure in summary.failures:
             out.print(f"Failed: {failure.recipient}: {failure.reason}", markup=False)

@@ -156,33 +156,37 @@ class _Unrecorded:
         pass
 
 
-def test_recipients(addresses: Iterable[str]) -> list[Recipient]:
+def _test_recipients(addresses: Iterable[str]) -> list[Recipient]:
     """Test addresses as recipients of a made-up subscription (their unsubscribe link
     is signed like a member's but names nobody)."""
     return [Recipient(SAMPLE_SUBSCRIPTION_ID, 0, address(given), "", "", "") for given in addresses]
 
 
-def run_test_send(
-    workspace: Workspace,
-    issue_dir: Path,
-    addresses: Sequence[str],
-    password: str | None,
-    *,
-    progress: ProgressCallback | None = None,
-    clock: Clock,
-) -> RunSummary:
-    recipients = test_recipients(addresses)
+def messages_for_test_send(
+    workspace: Workspace, issue_dir: Path, addresses: Sequence[str], *, clock: Clock
+) -> list[Outgoing]:
+    """The messages of a test send, built before anything connects, so that a mistyped
+    address stops it before the first message goes out."""
+    recipients = _test_recipients(addresses)
     name = load_issue(issue_dir).list_name or workspace.settings.newsletter.default_list
     template = _template(workspace, issue_dir, name, TEST_PREFIX)
-    settings = workspace.settings
+    settings = workspace.settings.newsletter
     messages = []
     for number, recipient in enumerate(recipients):
         # A fresh Message-ID each time: providers drop a second message with the same one.
-        message = template.fill(
-            recipient, date=clock(), message_id=new_message_id(settings.newsletter)
-        )
+        message = template.fill(recipient, date=clock(), message_id=new_message_id(settings))
         messages.append(Outgoing(number, message.envelope, message.message_id))
-    return send_run(settings.require_smtp(), password, messages, _Unrecorded(), progress=progress)
+    return messages
+
+
+def run_test_send(
+    smtp: SmtpSettings,
+    messages: Sequence[Outgoing],
+    password: str | None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> RunSummary:
+    return send_run(smtp, password, messages, _Unrecorded(), progress=progress)
 
 
 def run_dry(plan: SendPlan, *, folder: Path | None, clock: Clock) -> DryRun:

@@ -1,0 +1,172 @@
+"""`newsletter send` and `status` end to end: real workspace, real aiosmtpd, real journal."""
+
+from __future__ import annotations
+
+import email
+import os
+from collections import Counter
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from newsletter import store
+from newsletter.cli import app
+from newsletter.demo import demo_workspace
+from newsletter.issue import ISSUE_FILE, read_sent_mark
+from newsletter.mailsink import MailSink
+from newsletter.members.manage import unsubscribe_address
+from newsletter.workspace import Workspace
+
+SLUG = "2026-11"
+SAMPLE_MEMBERS = 14
+
+
+@pytest.fixture
+def ready(tmp_path: Path, mail_sink: MailSink) -> Workspace:
+    """The sample workspace, members imported and the issue rendered, sending to mail_sink."""
+    workspace = demo_workspace(tmp_path / "ws", mail_sink.port)
+    for args in (
+        ["members", "import", str(workspace.root / "sample-members.csv")],
+        ["render", SLUG],
+    ):
+        assert run(workspace, *args).exit_code == 0
+    return workspace
+
+
+def run(workspace: Workspace, *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(app, ["--workspace", str(workspace.root), *args], input=input)
+
+
+def recipients(sink: MailSink) -> Counter[str]:
+    return Counter(r for message in sink.received for r in message.recipients)
+
+
+def test_send_mails_each_member_once_and_status_says_so(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Recipients        │ 14" in result.stdout
+    assert "Accepted by the server: 14" in result.stdout
+    counts = recipients(mail_sink)
+    assert len(counts) == SAMPLE_MEMBERS and set(counts.values()) == {1}
+    for received in mail_sink.received:
+        message = email.message_from_bytes(received.data, policy=default)
+        assert message["To"].addresses[0].addr_spec == received.recipients[0]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["List-Unsubscribe"].startswith(
+            "<https://newsletter.example.org/abmelden?token="
+        )
+    assert read_sent_mark(ready.issues_dir / SLUG) is not None
+
+    again = run(ready, "send", SLUG, "--yes")
+    assert again.exit_code == 0, again.output
+    assert "Nobody to send to" in again.stdout
+    assert len(mail_sink.received) == SAMPLE_MEMBERS
+
+    status = run(ready, "status", SLUG)
+    assert status.exit_code == 0
+    assert "Sent (accepted by the server) │ 14" in status.stdout
+    assert "Pending                       │  0" in status.stdout
+
+
+def test_declining_the_confirmation_sends_nothing_and_freezes_nothing(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    result = run(ready, "send", SLUG, input="n\n")
+    assert result.exit_code == 1
+    assert "Send 2026-11 to 14 members now?" in result.stdout
+    assert mail_sink.received == []
+    assert read_sent_mark(ready.issues_dir / SLUG) is None
+    assert "has not been sent yet" in run(ready, "status", SLUG).stdout
+
+
+def test_a_test_send_goes_only_to_the_address_and_leaves_the_journal_alone(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    result = run(ready, "send", SLUG, "--test", "Ich@Example.org", "--test", "du@example.net")
+    assert result.exit_code == 0, result.output
+    assert sorted(recipients(mail_sink)) == ["du@example.net", "ich@example.org"]
+    subject = email.message_from_bytes(mail_sink.received[0].data, policy=default)["Subject"]
+    assert subject.startswith("[TEST] Grüne Musterstadt im November")
+    assert read_sent_mark(ready.issues_dir / SLUG) is None
+    assert "has not been sent yet" in run(ready, "status", SLUG).stdout
+
+
+def test_a_bad_test_address_is_one_line_and_sends_nothing(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    result = run(ready, "send", SLUG, "--test", "nobody-at-example.org")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "nobody-at-example.org" in result.stderr
+    assert mail_sink.received == []
+
+
+def test_a_build_older_than_its_issue_is_refused(ready: Workspace, mail_sink: MailSink) -> None:
+    issue_md = ready.issues_dir / SLUG / ISSUE_FILE
+    later = issue_md.stat().st_mtime + 5
+    os.utime(issue_md, (later, later))
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the build of {SLUG} is older than issues/{SLUG}/issue.md; "
+        f"render again: newsletter render {SLUG}\n"
+    )
+    assert mail_sink.received == []
+
+
+def test_a_sent_issue_cannot_be_rendered_again(ready: Workspace, mail_sink: MailSink) -> None:
+    assert run(ready, "send", SLUG, "--yes").exit_code == 0
+    result = run(ready, "render", SLUG)
+    assert result.exit_code == 1
+    assert "so its build is frozen" in result.stderr
+    assert "newsletter gather --slug" in result.stderr
+
+
+def test_an_unsubscribe_between_two_lists_sends_is_honoured(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    with store.open_database(ready.database_path) as db:
+        first = next(iter(store.iter_recipients(db, store.require_list(db, "mitglieder").id)))
+        unsubscribe_address(db, first.email, None)
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 0, result.output
+    assert first.email not in recipients(mail_sink)
+    assert len(mail_sink.received) == SAMPLE_MEMBERS - 1
+
+
+def test_dry_run_builds_every_message_and_sends_none(
+    ready: Workspace, mail_sink: MailSink, tmp_path: Path
+) -> None:
+    result = run(ready, "send", SLUG, "--dry-run", "--save", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert f"Dry run: {SAMPLE_MEMBERS} messages built for mitglieder" in result.stdout
+    assert len(list((tmp_path / "out").glob("*.eml"))) == SAMPLE_MEMBERS
+    assert mail_sink.received == []
+    assert read_sent_mark(ready.issues_dir / SLUG) is None
+
+
+def test_an_unknown_list_is_one_line(ready: Workspace, mail_sink: MailSink) -> None:
+    result = run(ready, "send", SLUG, "--list", "presse", "--yes")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "presse" in result.stderr
+    assert mail_sink.received == []
+
+
+def test_a_remote_web_side_needs_a_recent_sync_unless_offline(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    text = ready.settings_file.read_text(encoding="utf-8")
+    ready.settings_file.write_text(
+        text.replace("archive = false", "archive = false\nweb_remote = true"), encoding="utf-8"
+    )
+    refused = run(ready, "send", SLUG, "--yes")
+    assert refused.exit_code == 1
+    assert "sync" in refused.stderr and "--offline" in refused.stderr
+    assert mail_sink.received == []
+    offline = run(ready, "send", SLUG, "--yes", "--offline")
+    assert offline.exit_code == 0, offline.output
+    assert len(mail_sink.received) == SAMPLE_MEMBERS
