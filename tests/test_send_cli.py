@@ -170,3 +170,36 @@ def test_a_remote_web_side_needs_a_recent_sync_unless_offline(
     offline = run(ready, "send", SLUG, "--yes", "--offline")
     assert offline.exit_code == 0, offline.output
     assert len(mail_sink.received) == SAMPLE_MEMBERS
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_a_send_killed_after_a_250_resumes_with_only_that_member_uncertain(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    """The real command in its own process, killed like kill -9 between the server's 250
+    and the journal's commit, then run again: everyone has it, only one maybe twice."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "newsletter", "--workspace", str(ready.root)]
+    killed = subprocess.run(
+        [*command, "send", SLUG, "--yes"],
+        env={**os.environ, "NEWSLETTER_FAULT": "after-250:5"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert 5 <= len(mail_sink.received) < SAMPLE_MEMBERS
+
+    resumed = run(ready, "send", SLUG, "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    counts = recipients(mail_sink)
+    assert len(counts) == SAMPLE_MEMBERS
+    twice = sorted(address for address, n in counts.items() if n > 1)
+    assert len(twice) == 1  # the one in flight at the kill, sent again on resume
+    status = run(ready, "status", SLUG)
+    assert "Sent (accepted by the server) │ 14" in status.stdout
+    for address in twice:
+        assert address in status.stdout  # listed as uncertain
