@@ -203,3 +203,19 @@ def test_a_send_killed_after_a_250_resumes_with_only_that_member_uncertain(
     assert "Sent (accepted by the server) │ 14" in status.stdout
     for address in twice:
         assert address in status.stdout  # listed as uncertain
+
+
+def test_a_second_send_while_one_runs_is_refused(ready: Workspace, mail_sink: MailSink) -> None:
+    from filelock import FileLock
+
+    from newsletter.deliver.campaign import SEND_LOCK
+
+    ready.state_dir.mkdir(exist_ok=True)
+    with FileLock(ready.state_dir / SEND_LOCK):
+        result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: another newsletter send is running in this workspace; wait until it has "
+        "finished, then run this one again to send what is left\n"
+    )
+    assert mail_sink.received == []

@@ -9,6 +9,7 @@ every message and sends nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from newsletter.deliver.sender import (
     RunSummary,
     send_run,
 )
-from newsletter.errors import MessageError
+from newsletter.errors import DeliveryError, MessageError
 from newsletter.issue import SentMark, load_issue, read_sent_mark, write_sent_mark
 from newsletter.keys import load_keys
 from newsletter.members.manage import address
@@ -114,6 +115,26 @@ def _template(
     )
 
 
+SEND_LOCK = "send.lock"
+
+
+@contextmanager
+def _only_send(workspace: Workspace) -> Iterator[None]:
+    """One real send per workspace at a time: two would pick the same pending members,
+    and together exceed the hoster's rate. The OS drops the lock if the process dies."""
+    from filelock import FileLock, Timeout
+
+    workspace.state_dir.mkdir(exist_ok=True)
+    try:
+        with FileLock(workspace.state_dir / SEND_LOCK, timeout=0):
+            yield
+    except Timeout:
+        raise DeliveryError(
+            "another newsletter send is running in this workspace",
+            "wait until it has finished, then run this one again to send what is left",
+        ) from None
+
+
 def run_send(
     plan: SendPlan,
     password: str | None,
@@ -122,6 +143,13 @@ def run_send(
     clock: Clock,
 ) -> SendResult:
     """The real send: freeze the issue, snapshot the list, deliver what is due."""
+    with _only_send(plan.workspace):
+        return _send(plan, password, progress, clock)
+
+
+def _send(
+    plan: SendPlan, password: str | None, progress: ProgressCallback | None, clock: Clock
+) -> SendResult:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
     frozen = build_hash(plan.issue_dir)
     with store.open_database(plan.workspace.database_path) as db:
