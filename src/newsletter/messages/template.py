@@ -1,0 +1,289 @@
+"""One issue's message template, built once, and the cheap per-member fill.
+
+The template is the finished message in pieces: bytes that are the same for everyone
+(the headers from compose_message, the multipart/alternative frame, both bodies
+already quoted-printable) and slots for what differs (To, Date, Message-ID,
+List-Unsubscribe, and the greeting and token in each body). A member's message is
+the slots' values encoded (a few dozen bytes) and one join; decoded, it is exactly
+what ``compose_message`` builds from scratch for that member (tests prove it).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from enum import IntEnum
+from functools import lru_cache
+
+from newsletter.deliver.envelope import EnvelopeAddress, EnvelopeError, envelope_address
+from newsletter.deliver.transport import Envelope
+from newsletter.deliver.wire import data_block
+from newsletter.errors import MessageError, SettingsError, TemplateError
+from newsletter.members.records import Recipient as Member
+from newsletter.members.tokens import sign_token
+from newsletter.messages.compose import (
+    Recipient,
+    compose_message,
+    list_unsubscribe,
+    mail_address,
+    sender_address,
+)
+from newsletter.messages.headers import address_line, folded, header_line
+from newsletter.messages.identity import stable_message_id
+from newsletter.messages.qp import encode_piece, normal_lines
+from newsletter.messages.signing import DkimSigner
+from newsletter.render.model import RenderedEmail
+from newsletter.render.placeholders import GREETING, TOKEN, MemberFields, fill_html, fill_text
+from newsletter.settings import NewsletterSettings
+
+
+class Slot(IntEnum):
+    """Where members differ; the value indexes a fill's list of values."""
+
+    TO = 0
+    DATE = 1
+    MESSAGE_ID = 2
+    LIST_UNSUBSCRIBE = 3
+    TEXT_GREETING = 4
+    TEXT_TOKEN = 5
+    HTML_GREETING = 6
+    HTML_TOKEN = 7
+
+
+_HEADER_SLOTS = {
+    "To": Slot.TO,
+    "Date": Slot.DATE,
+    "Message-ID": Slot.MESSAGE_ID,
+    "List-Unsubscribe": Slot.LIST_UNSUBSCRIBE,
+}
+_BODY_SLOTS = {
+    "plain": {GREETING: Slot.TEXT_GREETING, TOKEN: Slot.TEXT_TOKEN},
+    "html": {GREETING: Slot.HTML_GREETING, TOKEN: Slot.HTML_TOKEN},
+}
+_MARKERS = re.compile(f"({re.escape(GREETING)}|{re.escape(TOKEN)})")
+# Only what fills the fixed headers; the sample's own To, token and dates are replaced.
+_SAMPLE = Recipient(address="member@example.invalid")
+_SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+_BLOCK_TERMINATOR = b".\r\n"  # after the message's last CRLF: wire.BLOCK_END
+
+Piece = bytes | Slot
+
+
+@dataclass(frozen=True)
+class MemberMessage:
+    """One member's message as the sender takes it: ``Outgoing(key, envelope, message_id)``."""
+
+    envelope: Envelope  # envelope sender and recipient (punycode domain), the DATA block
+    message_id: str
+    needs_smtputf8: bool  # a non-ASCII local part: only a server with SMTPUTF8 takes it
+
+
+@dataclass(frozen=True)
+class _Member:
+    """What a fill works out for one member before the bytes are joined."""
+
+    values: list[bytes]  # indexed by Slot
+    recipient: EnvelopeAddress
+    message_id: str
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """An issue's messages to one list, ready to be filled; see ``build_template``.
+
+    ``pieces`` is the message, ``block_pieces`` the same dot-stuffed for DATA: every
+    piece starts at the start of a line (soft line breaks end the body's pieces), so
+    stuffing piece by piece is stuffing the whole message.
+    """
+
+    email: RenderedEmail
+    settings: NewsletterSettings
+    issue: str
+    unsubscribe_key: bytes
+    envelope_sender: str
+    message_id_domain: str
+    pieces: tuple[Piece, ...]
+    block_pieces: tuple[Piece, ...]
+    signer: DkimSigner | None
+
+    def fill(
+        self, member: Member, *, date: datetime, message_id: str | None = None
+    ) -> MemberMessage:
+        """The member's message, dated ``date`` (aware), as the DATA block to send.
+
+        ``message_id`` replaces the stable one (a test send must not look like a resend
+        to the mail provider). Raises MessageError when the member's address cannot be
+        used at all.
+        """
+        filled = self._member(member, date, message_id)
+        if self.signer is None:
+            stuffed = [_stuffed(value) for value in filled.values]
+            block = _join(self.block_pieces, stuffed) + _BLOCK_TERMINATOR
+        else:
+            block = data_block(self.signer.sign(_join(self.pieces, filled.values)))
+        return MemberMessage(
+            envelope=Envelope(self.envelope_sender, filled.recipient.text, block),
+            message_id=filled.message_id,
+            needs_smtputf8=filled.recipient.needs_smtputf8,
+        )
+
+    def message(self, member: Member, *, date: datetime, message_id: str | None = None) -> bytes:
+        """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""
+        filled = self._member(member, date, message_id)
+        message = _join(self.pieces, filled.values)
+        return message if self.signer is None else self.signer.sign(message)
+
+    def _member(self, member: Member, date: datetime, message_id: str | None) -> _Member:
+        recipient = recipient_of(member)
+        to = mail_address(recipient.name, recipient.address)
+        try:
+            envelope_to = envelope_address(f"{to.username}@{to.domain}")
+        except EnvelopeError as error:
+            raise MessageError(str(error)) from None
+        token = sign_token(self.unsubscribe_key, member.subscription_id)
+        message_id = message_id or stable_message_id(
+            self.unsubscribe_key, self.issue, member.subscription_id, self.message_id_domain
+        )
+        fields = MemberFields(
+            greeting=self.email.greeting.for_member(recipient.first_name, recipient.name),
+            token=token,
+        )
+        # In Slot order. The markers filled on their own are exactly what fill_text and
+        # fill_html put in their place.
+        values = [
+            address_line("To", to),
+            _date_line(date.replace(microsecond=0)),
+            header_line("Message-ID", message_id),
+            header_line("List-Unsubscribe", list_unsubscribe(self.settings, token)),
+            encode_piece(fill_text(GREETING, fields)),
+            encode_piece(fill_text(TOKEN, fields)),
+            encode_piece(fill_html(GREETING, fields)),
+            encode_piece(fill_html(TOKEN, fields)),
+        ]
+        return _Member(values, envelope_to, message_id)
+
+
+def recipient_of(member: Member) -> Recipient:
+    """How compose_message addresses and greets a member.
+
+    The To name is the full name, else first and last name; a last name alone is not
+    used, since the greeting takes the first word of the name ("Hallo Müller," is wrong).
+    """
+    name = member.name.strip()
+    if not name and member.first_name.strip():
+        name = f"{member.first_name.strip()} {member.last_name.strip()}".strip()
+    return Recipient(address=member.email, name=name, first_name=member.first_name)
+
+
+def build_template(
+    email: RenderedEmail,
+    settings: NewsletterSettings,
+    *,
+    issue: str,
+    list_name: str,
+    unsubscribe_key: bytes,
+    subject_prefix: str = "",
+    signer: DkimSigner | None = None,
+    envelope_from: str | None = None,
+) -> MessageTemplate:
+    """The template of ``issue``'s messages to ``list_name``.
+
+    ``envelope_from`` defaults to the settings' ``envelope_from``, else the From address.
+    Raises TemplateError for a greeting wording with a line break, SettingsError for an
+    envelope sender SMTP cannot carry.
+    """
+    for wording in (email.greeting.named, email.greeting.anonymous):
+        if "\r" in wording or "\n" in wording:
+            raise TemplateError(
+                f"the greeting {wording!r} spans lines",
+                "write greeting and greeting_without_name of the texts file on one line",
+            )
+    sample = compose_message(
+        email,
+        _SAMPLE,
+        "",
+        settings,
+        list_name=list_name,
+        date=_SAMPLE_DATE,
+        message_id="<sample@example.invalid>",
+        subject_prefix=subject_prefix,
+    )
+    pieces = _merged(_message_pieces(sample, email))
+    return MessageTemplate(
+        email=email,
+        settings=settings,
+        issue=issue,
+        unsubscribe_key=unsubscribe_key,
+        envelope_sender=_envelope_sender(envelope_from or settings.envelope_from, settings),
+        message_id_domain=sender_address(settings).domain,
+        pieces=pieces,
+        block_pieces=tuple(_stuffed(p) if isinstance(p, bytes) else p for p in pieces),
+        signer=signer,
+    )
+
+
+def _envelope_sender(envelope_from: str | None, settings: NewsletterSettings) -> str:
+    address = parseaddr(envelope_from)[1] if envelope_from else sender_address(settings).addr_spec
+    try:
+        return envelope_address(address).text
+    except EnvelopeError as error:
+        raise SettingsError(f"[newsletter] envelope_from/from: {error}") from None
+
+
+def _message_pieces(sample: EmailMessage, email: RenderedEmail) -> list[Piece]:
+    """The sample's headers and multipart frame, with slots where members differ."""
+    # "=_" cannot occur in quoted-printable text, so the boundary is safe without a search.
+    boundary = f"=_{secrets.token_hex(16)}"
+    sample.set_boundary(boundary)
+    pieces: list[Piece] = [
+        _HEADER_SLOTS[name] if name in _HEADER_SLOTS else folded(name, value)
+        for name, value in sample.items()
+    ]
+    bodies = {"plain": email.text, "html": email.html}
+    for part in sample.iter_parts():
+        assert isinstance(part, EmailMessage)
+        subtype = part.get_content_subtype()
+        pieces.append(f"\r\n--{boundary}\r\n".encode("ascii"))
+        pieces.extend(folded(name, value) for name, value in part.items())
+        pieces.append(b"\r\n")
+        pieces.extend(_body_pieces(bodies[subtype], _BODY_SLOTS[subtype]))
+    pieces.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    return pieces
+
+
+def _body_pieces(body: str, slots: Mapping[str, Slot]) -> list[Piece]:
+    # re.split with a group keeps the markers at the odd positions.
+    parts = _MARKERS.split(normal_lines(body))
+    return [slots[part] if n % 2 else encode_piece(part) for n, part in enumerate(parts)]
+
+
+def _merged(pieces: list[Piece]) -> tuple[Piece, ...]:
+    """Neighbouring bytes joined once here, so each fill joins fewer pieces."""
+    merged: list[Piece] = []
+    for piece in pieces:
+        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] += piece
+        elif piece != b"":
+            merged.append(piece)
+    return tuple(merged)
+
+
+def _join(pieces: tuple[Piece, ...], values: list[bytes]) -> bytes:
+    return b"".join([values[piece] if isinstance(piece, Slot) else piece for piece in pieces])
+
+
+def _stuffed(piece: bytes) -> bytes:
+    """RFC 5321 4.5.2 for a piece that starts a line: a line starting with "." gets one more."""
+    stuffed = piece.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
+
+
+@lru_cache(maxsize=1)
+def _date_line(date: datetime) -> bytes:
+    # Messages built in the same second share the line: formatting costs more than the rest.
+    return header_line("Date", format_datetime(date))
