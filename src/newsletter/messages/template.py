@@ -34,7 +34,7 @@ from newsletter.messages.compose import (
     sender_address,
 )
 from newsletter.messages.headers import address_line, folded, header_line
-from newsletter.messages.identity import stable_message_id
+from newsletter.messages.identity import MessageIds
 from newsletter.messages.qp import encode_piece, normal_lines
 from newsletter.messages.signing import DkimSigner
 from newsletter.render.model import RenderedEmail
@@ -65,6 +65,10 @@ _BODY_SLOTS = {
     "plain": {GREETING: Slot.TEXT_GREETING, TOKEN: Slot.TEXT_TOKEN},
     "html": {GREETING: Slot.HTML_GREETING, TOKEN: Slot.HTML_TOKEN},
 }
+# A greeting holds no control characters: names are cleaned, the wording is checked.
+_SEPARATOR = "\0"
+_BOTH_MARKERS = f"{GREETING}{_SEPARATOR}{TOKEN}"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MARKERS = re.compile(f"({re.escape(GREETING)}|{re.escape(TOKEN)})")
 # Only what fills the fixed headers; the sample's own To, token and dates are replaced.
 _SAMPLE = Recipient(address="member@example.invalid")
@@ -103,10 +107,9 @@ class MessageTemplate:
 
     email: RenderedEmail
     settings: NewsletterSettings
-    issue: str
     unsubscribe_key: bytes
     envelope_sender: str
-    message_id_domain: str
+    message_ids: MessageIds
     pieces: tuple[Piece, ...]
     block_pieces: tuple[Piece, ...]
     signer: DkimSigner | None
@@ -146,24 +149,23 @@ class MessageTemplate:
         except EnvelopeError as error:
             raise MessageError(str(error)) from None
         token = sign_token(self.unsubscribe_key, member.subscription_id)
-        message_id = message_id or stable_message_id(
-            self.unsubscribe_key, self.issue, member.subscription_id, self.message_id_domain
-        )
+        message_id = message_id or self.message_ids.for_subscription(member.subscription_id)
         fields = MemberFields(
             greeting=self.email.greeting.for_member(recipient.first_name, recipient.name),
             token=token,
         )
-        # In Slot order. The markers filled on their own are exactly what fill_text and
-        # fill_html put in their place.
-        values = [
+        # The markers filled by fill_text and fill_html themselves, both in one call each.
+        text_greeting, text_token = fill_text(_BOTH_MARKERS, fields).split(_SEPARATOR)
+        html_greeting, html_token = fill_html(_BOTH_MARKERS, fields).split(_SEPARATOR)
+        values = [  # in Slot order
             address_line("To", to),
             _date_line(date.replace(microsecond=0)),
             header_line("Message-ID", message_id),
             header_line("List-Unsubscribe", list_unsubscribe(self.settings, token)),
-            encode_piece(fill_text(GREETING, fields)),
-            encode_piece(fill_text(TOKEN, fields)),
-            encode_piece(fill_html(GREETING, fields)),
-            encode_piece(fill_html(TOKEN, fields)),
+            encode_piece(text_greeting),
+            encode_piece(text_token),
+            encode_piece(html_greeting),
+            encode_piece(html_token),
         ]
         return _Member(values, envelope_to, message_id)
 
@@ -198,9 +200,9 @@ def build_template(
     envelope sender SMTP cannot carry.
     """
     for wording in (email.greeting.named, email.greeting.anonymous):
-        if "\r" in wording or "\n" in wording:
+        if _CONTROL.search(wording):
             raise TemplateError(
-                f"the greeting {wording!r} spans lines",
+                f"the greeting {wording!r} holds a line break or another control character",
                 "write greeting and greeting_without_name of the texts file on one line",
             )
     sample = compose_message(
@@ -217,10 +219,9 @@ def build_template(
     return MessageTemplate(
         email=email,
         settings=settings,
-        issue=issue,
         unsubscribe_key=unsubscribe_key,
         envelope_sender=_envelope_sender(envelope_from or settings.envelope_from, settings),
-        message_id_domain=sender_address(settings).domain,
+        message_ids=MessageIds(unsubscribe_key, issue, sender_address(settings).domain),
         pieces=pieces,
         block_pieces=tuple(_stuffed(p) if isinstance(p, bytes) else p for p in pieces),
         signer=signer,
