@@ -28,6 +28,7 @@ MEMBERS = [
     Member("BBBBBBBBBBBBBBBBBBBBBB", 2, "jörg@example.org", "Jörg", "", ""),
     Member("CCCCCCCCCCCCCCCCCCCCCC", 3, "kein-at-zeichen", "", "", "Kaputt"),
     Member("DDDDDDDDDDDDDDDDDDDDDD", 4, "hans@bücher.example", "", "", "Hans Müller"),
+    Member("EEEEEEEEEEEEEEEEEEEEEE", 5, "mit leerzeichen@example.org", "", "", ""),
 ]
 
 
@@ -47,6 +48,10 @@ def test_a_dry_run_counts_messages_and_reports_problems_per_member(
     assert report.smtputf8 == ("jörg@example.org",)
     assert report.problems == (
         Problem("kein-at-zeichen", '"kein-at-zeichen" is not an e-mail address'),
+        Problem(
+            "mit leerzeichen@example.org",
+            "the address 'mit leerzeichen@example.org' contains characters SMTP cannot carry",
+        ),
     )
     assert report.total_bytes > 3 * len(EMAIL.html)
 

@@ -88,7 +88,7 @@ def list_unsubscribe(settings: NewsletterSettings, token: str) -> str:
     """The member's List-Unsubscribe value: the signed HTTPS link, and mailto when configured."""
     unsubscribe = [f"<{unsubscribe_url(settings.web_url, token)}>"]
     if settings.unsubscribe_mailto:
-        mailto = parseaddr(settings.unsubscribe_mailto)[1]
+        mailto = _bare_address(settings.unsubscribe_mailto)
         unsubscribe.append(f"<mailto:{mailto}?subject={quote('unsubscribe ' + token)}>")
     return ", ".join(unsubscribe)
 
@@ -96,6 +96,12 @@ def list_unsubscribe(settings: NewsletterSettings, token: str) -> str:
 def needs_smtputf8(message: EmailMessage) -> bool:
     """True for a message to a non-ASCII local part: only an SMTPUTF8 server can take it."""
     return isinstance(message.policy, EmailPolicy) and message.policy.utf8
+
+
+@lru_cache(maxsize=8)
+def _bare_address(text: str) -> str:
+    # parseaddr costs more than the rest of a List-Unsubscribe header, filled per member.
+    return parseaddr(text)[1]
 
 
 def compose_message(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from newsletter.deliver.envelope import EnvelopeError, envelope_address
 from newsletter.errors import MessageError
 from newsletter.members.records import Recipient as Member
 from newsletter.messages.template import MessageTemplate
@@ -51,7 +52,9 @@ def dry_run(
     for number, member in enumerate(members, start=1):
         try:
             message = template.fill(member, date=date)
-        except MessageError as error:
+            # What the transport would refuse for this member, asked here already.
+            envelope_address(message.envelope.recipient)
+        except (MessageError, EnvelopeError) as error:
             problems.append(Problem(member.email, str(error)))
             continue
         built += 1

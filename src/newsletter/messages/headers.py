@@ -31,9 +31,9 @@ def header_line(name: str, value: str) -> bytes:
 
 
 def address_line(name: str, address: Address) -> bytes:
-    """An address header; a name with umlauts or emoji becomes one base64 encoded word."""
-    spec = f"<{address.addr_spec}>"
-    if not spec.isascii():
+    """An address header (its domain punycode, as ``compose.mail_address`` makes it); a
+    name with umlauts or emoji becomes one base64 encoded word."""
+    if not address.username.isascii():
         # A local part with umlauts has no ASCII spelling: such a message goes by SMTPUTF8,
         # whose headers are UTF-8 (RFC 6532), as the stdlib writes them too.
         line = f"{name}: {address}"
@@ -44,6 +44,7 @@ def address_line(name: str, address: Address) -> bytes:
     if "=?" in address.display_name:
         # The stdlib reads "=?...?=" in a name as an encoded word: it decides, as in compose.
         return folded(name, address)
+    spec = f"<{address.addr_spec}>"
     # One word, however long, as the stdlib writes it: the stdlib's parser (unlike RFC
     # 2047) keeps the folding space between two encoded words as part of the name.
     encoded = base64.b64encode(address.display_name.encode("utf-8")).decode("ascii")

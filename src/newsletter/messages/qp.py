@@ -16,6 +16,7 @@ from email import quoprimime
 
 _EOL = "\r\n"
 _SOFT_BREAK = "=" + _EOL
+_SOFT_BREAK_BYTES = _SOFT_BREAK.encode("ascii")
 _MAX_LINE = 76  # RFC 2045, the "=" of a soft break included
 
 
@@ -34,7 +35,7 @@ def encode_piece(text: str) -> bytes:
         # faster than the email package's, and its result needs no line breaking.
         short = binascii.b2a_qp(text.encode("utf-8"))
         if len(short) < _MAX_LINE and b"\n" not in short:
-            return short + _SOFT_BREAK.encode("ascii")
+            return short + _SOFT_BREAK_BYTES
     ends_line = text.endswith("\n")
     # The email package's encoder works on bytes spelled as latin-1 characters.
     encoded = quoprimime.body_encode(

@@ -19,11 +19,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import IntEnum
 from functools import lru_cache
+from typing import NamedTuple
 
-from newsletter.deliver.envelope import EnvelopeAddress, EnvelopeError, envelope_address
+from newsletter.deliver.envelope import EnvelopeError, envelope_address
 from newsletter.deliver.transport import Envelope
 from newsletter.deliver.wire import data_block
-from newsletter.errors import MessageError, SettingsError, TemplateError
+from newsletter.errors import SettingsError, TemplateError
 from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import (
@@ -55,6 +56,7 @@ class Slot(IntEnum):
     HTML_TOKEN = 7
 
 
+_FIRST_BODY_SLOT = Slot.TEXT_GREETING
 _HEADER_SLOTS = {
     "To": Slot.TO,
     "Date": Slot.DATE,
@@ -87,22 +89,53 @@ class MemberMessage:
     needs_smtputf8: bool  # a non-ASCII local part: only a server with SMTPUTF8 takes it
 
 
-@dataclass(frozen=True)
-class _Member:
+class _Member(NamedTuple):
     """What a fill works out for one member before the bytes are joined."""
 
     values: list[bytes]  # indexed by Slot
-    recipient: EnvelopeAddress
+    recipient: str  # for RCPT TO
     message_id: str
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A message with holes: ``parts`` holds b"" at each position ``holes`` names."""
+
+    parts: tuple[bytes, ...]
+    holes: tuple[tuple[int, Slot], ...]
+
+    @classmethod
+    def of(cls, pieces: list[Piece]) -> Skeleton:
+        parts: list[bytes] = []
+        holes: list[tuple[int, Slot]] = []
+        after_bytes = False
+        for piece in pieces:
+            if isinstance(piece, Slot):
+                holes.append((len(parts), piece))
+                parts.append(b"")
+                after_bytes = False
+            elif after_bytes:
+                # Neighbouring bytes joined once here, so each fill joins fewer parts.
+                parts[-1] += piece
+            else:
+                parts.append(piece)
+                after_bytes = True
+        return cls(tuple(parts), tuple(holes))
+
+    def filled(self, values: list[bytes]) -> bytes:
+        parts = list(self.parts)
+        for position, slot in self.holes:
+            parts[position] = values[slot]
+        return b"".join(parts)
 
 
 @dataclass(frozen=True)
 class MessageTemplate:
     """An issue's messages to one list, ready to be filled; see ``build_template``.
 
-    ``pieces`` is the message, ``block_pieces`` the same dot-stuffed for DATA: every
-    piece starts at the start of a line (soft line breaks end the body's pieces), so
-    stuffing piece by piece is stuffing the whole message.
+    ``message`` is the message, ``block`` the same dot-stuffed and terminated for DATA:
+    every piece starts at the start of a line (soft line breaks end the body's pieces),
+    so stuffing piece by piece is stuffing the whole message.
     """
 
     email: RenderedEmail
@@ -110,8 +143,8 @@ class MessageTemplate:
     unsubscribe_key: bytes
     envelope_sender: str
     message_ids: MessageIds
-    pieces: tuple[Piece, ...]
-    block_pieces: tuple[Piece, ...]
+    skeleton: Skeleton
+    block_skeleton: Skeleton
     signer: DkimSigner | None
 
     def fill(
@@ -120,34 +153,31 @@ class MessageTemplate:
         """The member's message, dated ``date`` (aware), as the DATA block to send.
 
         ``message_id`` replaces the stable one (a test send must not look like a resend
-        to the mail provider). Raises MessageError when the member's address cannot be
-        used at all.
+        to the mail provider). Raises MessageError when the member's address is not one
+        at all (no "@", a domain that is not valid).
         """
         filled = self._member(member, date, message_id)
         if self.signer is None:
-            stuffed = [_stuffed(value) for value in filled.values]
-            block = _join(self.block_pieces, stuffed) + _BLOCK_TERMINATOR
+            # Only a body's field can start a line with "."; a header line never does.
+            headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
+            block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
         else:
-            block = data_block(self.signer.sign(_join(self.pieces, filled.values)))
+            block = data_block(self.signer.sign(self.skeleton.filled(filled.values)))
         return MemberMessage(
-            envelope=Envelope(self.envelope_sender, filled.recipient.text, block),
+            envelope=Envelope(self.envelope_sender, filled.recipient, block),
             message_id=filled.message_id,
-            needs_smtputf8=filled.recipient.needs_smtputf8,
+            needs_smtputf8=not filled.recipient.rpartition("@")[0].isascii(),
         )
 
     def message(self, member: Member, *, date: datetime, message_id: str | None = None) -> bytes:
         """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""
         filled = self._member(member, date, message_id)
-        message = _join(self.pieces, filled.values)
+        message = self.skeleton.filled(filled.values)
         return message if self.signer is None else self.signer.sign(message)
 
     def _member(self, member: Member, date: datetime, message_id: str | None) -> _Member:
         recipient = recipient_of(member)
         to = mail_address(recipient.name, recipient.address)
-        try:
-            envelope_to = envelope_address(f"{to.username}@{to.domain}")
-        except EnvelopeError as error:
-            raise MessageError(str(error)) from None
         token = sign_token(self.unsubscribe_key, member.subscription_id)
         message_id = message_id or self.message_ids.for_subscription(member.subscription_id)
         fields = MemberFields(
@@ -157,17 +187,21 @@ class MessageTemplate:
         # The markers filled by fill_text and fill_html themselves, both in one call each.
         text_greeting, text_token = fill_text(_BOTH_MARKERS, fields).split(_SEPARATOR)
         html_greeting, html_token = fill_html(_BOTH_MARKERS, fields).split(_SEPARATOR)
+        greeting, token_piece = encode_piece(text_greeting), encode_piece(text_token)
         values = [  # in Slot order
             address_line("To", to),
-            _date_line(date.replace(microsecond=0)),
+            _date_line(date),
             header_line("Message-ID", message_id),
             header_line("List-Unsubscribe", list_unsubscribe(self.settings, token)),
-            encode_piece(text_greeting),
-            encode_piece(text_token),
-            encode_piece(html_greeting),
-            encode_piece(html_token),
+            greeting,
+            token_piece,
+            # The HTML's mostly equal the text's (few names have anything to escape).
+            greeting if html_greeting == text_greeting else encode_piece(html_greeting),
+            token_piece if html_token == text_token else encode_piece(html_token),
         ]
-        return _Member(values, envelope_to, message_id)
+        # mail_address has cleaned the address and made the domain punycode; characters
+        # SMTP cannot carry (a space) the transport refuses for this member alone.
+        return _Member(values, f"{to.username}@{to.domain}", message_id)
 
 
 def recipient_of(member: Member) -> Recipient:
@@ -215,15 +249,17 @@ def build_template(
         message_id="<sample@example.invalid>",
         subject_prefix=subject_prefix,
     )
-    pieces = _merged(_message_pieces(sample, email))
+    pieces = _message_pieces(sample, email)
     return MessageTemplate(
         email=email,
         settings=settings,
         unsubscribe_key=unsubscribe_key,
         envelope_sender=_envelope_sender(envelope_from or settings.envelope_from, settings),
         message_ids=MessageIds(unsubscribe_key, issue, sender_address(settings).domain),
-        pieces=pieces,
-        block_pieces=tuple(_stuffed(p) if isinstance(p, bytes) else p for p in pieces),
+        skeleton=Skeleton.of(pieces),
+        block_skeleton=Skeleton.of(
+            [*(_stuffed(p) if isinstance(p, bytes) else p for p in pieces), _BLOCK_TERMINATOR]
+        ),
         signer=signer,
     )
 
@@ -263,28 +299,15 @@ def _body_pieces(body: str, slots: Mapping[str, Slot]) -> list[Piece]:
     return [slots[part] if n % 2 else encode_piece(part) for n, part in enumerate(parts)]
 
 
-def _merged(pieces: list[Piece]) -> tuple[Piece, ...]:
-    """Neighbouring bytes joined once here, so each fill joins fewer pieces."""
-    merged: list[Piece] = []
-    for piece in pieces:
-        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
-            merged[-1] += piece
-        elif piece != b"":
-            merged.append(piece)
-    return tuple(merged)
-
-
-def _join(pieces: tuple[Piece, ...], values: list[bytes]) -> bytes:
-    return b"".join([values[piece] if isinstance(piece, Slot) else piece for piece in pieces])
-
-
 def _stuffed(piece: bytes) -> bytes:
     """RFC 5321 4.5.2 for a piece that starts a line: a line starting with "." gets one more."""
+    if b"\r\n." not in piece and not piece.startswith(b"."):
+        return piece
     stuffed = piece.replace(b"\r\n.", b"\r\n..")
     return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 @lru_cache(maxsize=1)
 def _date_line(date: datetime) -> bytes:
-    # Messages built in the same second share the line: formatting costs more than the rest.
+    # Formatting costs more than all the other headers: messages with one date share it.
     return header_line("Date", format_datetime(date))
