@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import struct
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +13,7 @@ from playwright.sync_api import Frame, Page
 from starlette.applications import Starlette
 
 from newsletter.preview.server import bind_loopback, make_server, url_of
+from tests.server_support import running
 
 FIXTURES = Path(__file__).parent / "fixtures" / "preview"
 
@@ -108,17 +107,5 @@ def luminance(rgb: tuple[int, int, int]) -> float:
 def serving(app: Starlette) -> Iterator[str]:
     """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its URL."""
     sock = bind_loopback(0)
-    server = make_server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    try:
+    with running(make_server(app), sock):
         yield url_of(sock)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-        assert not thread.is_alive(), "the server did not stop"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,6 +27,7 @@ from newsletter.web.config import web_config
 from newsletter.web.server import bind, make_server
 from newsletter.workspace import Workspace
 from tests.render_support import issue_dir, render_workspace
+from tests.server_support import running
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -106,20 +105,8 @@ def web_app(workspace: Workspace, **changes: object) -> Starlette:
 def serving(app: Starlette) -> Iterator[str]:
     """Run ``app`` with the web side's uvicorn settings on 127.0.0.1; yields its URL."""
     sock = bind("127.0.0.1", 0)
-    server = make_server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.01)
-    try:
+    with running(make_server(app), sock):
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-        assert not thread.is_alive(), "the server did not stop"
 
 
 # The tests speak plain HTTP to 127.0.0.1; a context without CAs saves loading them for

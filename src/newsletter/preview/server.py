@@ -8,13 +8,12 @@ load images and fonts from the office's own hosts only, as render's warnings dem
 
 from __future__ import annotations
 
-import os
 import socket
 from typing import TYPE_CHECKING
 
-from newsletter.errors import NewsletterError
 from newsletter.preview.live import LiveBuild
 from newsletter.preview.page import page_html
+from newsletter.serving import listen, port_of, serve_until_interrupted
 
 if TYPE_CHECKING:
     import uvicorn
@@ -85,25 +84,13 @@ def create_app(live: LiveBuild, slug: str) -> Starlette:
 
 def bind_loopback(port: int = 0) -> socket.socket:
     """A listening socket on 127.0.0.1; port 0 picks a free one."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # On Windows SO_REUSEADDR would let two servers share a port; elsewhere it only
-    # allows restarting on a port that a stopped preview just left.
-    if os.name != "nt":
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((HOST, port))
-    except OSError as error:
-        sock.close()
-        raise NewsletterError(
-            f"cannot listen on {HOST}:{port} ({error.strerror})",
-            "choose another port with --port, or leave --port out to get a free one",
-        ) from None
-    sock.listen()
-    return sock
+    return listen(
+        HOST, port, "choose another port with --port, or leave --port out to get a free one"
+    )
 
 
 def url_of(sock: socket.socket) -> str:
-    return f"http://{HOST}:{sock.getsockname()[1]}/"
+    return f"http://{HOST}:{port_of(sock)}/"
 
 
 def make_server(app: Starlette) -> uvicorn.Server:
@@ -117,11 +104,4 @@ def make_server(app: Starlette) -> uvicorn.Server:
 
 def serve(app: Starlette, sock: socket.socket) -> None:
     """Serve until Ctrl-C, then return normally."""
-    server = make_server(app)
-    try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        # uvicorn shuts down on Ctrl-C, then raises it again for the caller: we are done.
-        pass
-    finally:
-        sock.close()
+    serve_until_interrupted(make_server(app), sock)
