@@ -65,6 +65,15 @@ def test_valid_settings_are_typed_with_defaults(tmp_path: Path) -> None:
     assert settings.database_path == tmp_path / "newsletter.db"
 
 
+def test_own_hosts_are_site_web_side_and_feeds(tmp_path: Path) -> None:
+    text = VALID.replace("https://www.example.org/rss.xml", "https://Feeds.Example.net/rss.xml")
+    assert load_settings(write(tmp_path, text)).own_hosts == {
+        "www.example.org",
+        "newsletter.example.org",
+        "feeds.example.net",
+    }
+
+
 def test_tls_defaults_to_port_465(tmp_path: Path) -> None:
     text = VALID.replace('host = "smtp.example.org"', 'host = "smtp.example.org"\nsecurity = "tls"')
     assert load_settings(write(tmp_path, text)).require_smtp().port == 465

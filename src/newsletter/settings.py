@@ -6,19 +6,18 @@ what is expected. Unknown keys are errors too: a typo must never be silently ign
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import re
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.utils import parseaddr
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from newsletter.errors import SettingsError
+
+# tomllib, email.utils, ipaddress and difflib are imported where they are used: every
+# command imports this module at start-up, and `newsletter --help` must stay quick.
 
 SETTINGS_FILE = "newsletter.toml"
 
@@ -121,6 +120,13 @@ class Settings:
     database_path: Path
     dkim: DkimSettings | None = None
 
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        """The office's own hosts (site, web side, feed sources): the only ones an email
+        or page of ours may load images and fonts from."""
+        urls = [self.newsletter.site_url, self.newsletter.web_url, *(s.url for s in self.sources)]
+        return frozenset(host.lower() for url in urls if url and (host := urlsplit(url).hostname))
+
     def require_smtp(self) -> SmtpSettings:
         if self.smtp is None:
             raise SettingsError(
@@ -150,6 +156,8 @@ def is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
@@ -202,6 +210,8 @@ class _Table:
     def finish(self) -> None:
         for key in self.data:
             if key not in self.used:
+                import difflib
+
                 close = difflib.get_close_matches(key, sorted(self.used), n=1)
                 hint = f'; did you mean "{close[0]}"?' if close else ""
                 raise self.error(f'unknown key "{key}"{hint}')
@@ -225,6 +235,8 @@ def _is_web_url(value: str) -> bool:
 
 
 def _is_address(value: str) -> bool:
+    from email.utils import parseaddr
+
     address = parseaddr(value)[1]
     return "@" in address and "\n" not in value and "\r" not in value
 
@@ -369,6 +381,8 @@ def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
 def parse_settings(file: Path, text: str) -> Settings:
     """Validate the text of a newsletter.toml; ``file`` locates errors and relative paths."""
     try:
+        import tomllib
+
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{file}: not valid TOML: {error}") from None

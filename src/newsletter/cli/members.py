@@ -324,6 +324,9 @@ def export(
 ) -> None:
     """Write members as CSV (UTF-8), one row per member and list.
 
+    A file (-o) starts with a byte-order mark, so Excel shows umlauts right when it is
+    opened by double-click; the screen output has none, so it pipes into other tools.
+
     Example: newsletter members export --list mitglieder -o mitglieder-export.csv
     """
     import csv
@@ -331,10 +334,13 @@ def export(
     import sys
 
     from newsletter import store
-    from newsletter.files import write_text_atomic
+    from newsletter.files import write_bytes_atomic
 
     with _database(ctx) as (_workspace, db):
         list_id = store.require_list(db, list_name).id if list_name else None
+        if output is None and isinstance(sys.stdout, io.TextIOWrapper):
+            # The SPEC's UTF-8 even where the console's own encoding is cp1252 (Windows).
+            sys.stdout.reconfigure(encoding="utf-8")
         target = io.StringIO() if output else sys.stdout
         writer = csv.writer(target, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
@@ -348,7 +354,7 @@ def export(
             )  # fmt: skip
             rows += 1
     if output and isinstance(target, io.StringIO):
-        write_text_atomic(output, target.getvalue())
+        write_bytes_atomic(output, target.getvalue().encode("utf-8-sig"))
         err.print(f"Wrote {rows} rows to {output}", markup=False)
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from newsletter.issue import ISSUE_FILE, load_issue
 from newsletter.members.tokens import sign_token
 from newsletter.render.build import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
-from newsletter.render.checks import own_hosts
 from newsletter.render.email import render_email
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields, fill_html, fill_text
@@ -46,16 +45,13 @@ def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes
     result = render_email(issue, settings, workspace.templates_dir)
     email = result.email
     fields = sample_member_fields(email, unsubscribe_key)
-    newsletter = settings.newsletter
     return PreviewContent(
         subject=email.subject,
         preheader=issue.preheader,
         html=fill_html(email.html, fields),
         text=fill_text(email.text, fields),
         warnings=tuple(str(warning) for warning in result.warnings),
-        own_hosts=own_hosts(
-            [newsletter.site_url, newsletter.web_url, *(s.url for s in settings.sources)]
-        ),
+        own_hosts=settings.own_hosts,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -40,13 +40,6 @@ class RenderWarning:
 
     def __str__(self) -> str:
         return self.message
-
-
-def own_hosts(urls: Iterable[str | None]) -> frozenset[str]:
-    """The hosts of the office's own addresses (site, web side, feed sources)."""
-    return frozenset(
-        (urlsplit(url).hostname or "").lower() for url in urls if url and urlsplit(url).hostname
-    )
 
 
 def check_email(

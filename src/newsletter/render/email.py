@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.issue import Issue
-from newsletter.render.checks import RenderWarning, check_email, own_hosts
+from newsletter.render.checks import RenderWarning, check_email
 from newsletter.render.compile import compile_mjml, inline_css
 from newsletter.render.context import template_context
 from newsletter.render.mjml_check import check_document, check_templates
@@ -48,7 +48,6 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
         text=_ending_in_newline(text),
         greeting=greeting_of(texts, texts_file(templates_dir, newsletter.locale)),
     )
-    hosts = own_hosts(
-        [newsletter.site_url, newsletter.web_url, *(source.url for source in settings.sources)]
+    return RenderResult(
+        email, check_email(email.html, issue.subject, issue.preheader, settings.own_hosts)
     )
-    return RenderResult(email, check_email(email.html, issue.subject, issue.preheader, hosts))

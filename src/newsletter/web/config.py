@@ -10,7 +10,6 @@ from pathlib import Path
 
 from newsletter.errors import WebError
 from newsletter.keys import CONFIRMATION_ENV, UNSUBSCRIBE_ENV, load_keys
-from newsletter.render.checks import own_hosts
 from newsletter.settings import NewsletterSettings, RateWindow
 from newsletter.store import open_database
 from newsletter.web.archive import Archive, IssueArchive, PushedArchive
@@ -84,9 +83,7 @@ def web_config(
         unsubscribes=unsubscribes,
         archive=archive if newsletter.archive else None,
         sync=sync,
-        image_hosts=own_hosts(
-            [newsletter.site_url, newsletter.web_url, *(s.url for s in settings.sources)]
-        ),
+        image_hosts=settings.own_hosts,
         pages=Pages.load(web_templates(workspace), newsletter),
     )
 
