@@ -270,6 +270,52 @@ def test_a_5xx_to_mail_from_stops_the_run_with_one_clear_error(clock: FakeClock)
     assert len(log.started) == 2  # one per connection, then it stopped
 
 
+def test_a_relay_refusing_every_recipient_stops_the_run_and_fails_nobody(
+    clock: FakeClock,
+) -> None:
+    """A 5xx for each recipient before anything was accepted is the relay refusing us
+    (wrong login, sender not allowed): the list must not be burnt through as failed."""
+    log = RecordingLog()
+    with (
+        ScriptedSink(rcpt=lambda call: "550 5.7.1 Relaying denied") as sink,
+        pytest.raises(DeliveryError) as caught,
+    ):
+        send_run(smtp_settings(sink.port), None, outgoing(ADDRESSES), log, clock=clock)
+    assert str(caught.value).startswith(
+        f"the SMTP server 127.0.0.1:{sink.port} refused the first 10 recipients and accepted "
+        "none (550 5.7.1 Relaying denied)"
+    )
+    assert sink.received == []
+    assert {o.result for o in log.final().values()} == {Result.DEFERRED}
+
+
+def test_refusals_before_the_first_accepted_message_still_fail_those_members(
+    clock: FakeClock,
+) -> None:
+    refused = set(ADDRESSES[:3])
+
+    def rcpt(call: Call) -> str | None:
+        return "550 5.7.1 Recipient refused by policy" if call.address in refused else None
+
+    with ScriptedSink(rcpt=rcpt) as sink:
+        summary = send_run(
+            smtp_settings(sink.port, concurrency=1), None, outgoing(ADDRESSES), RecordingLog(),
+            clock=clock,
+        )  # fmt: skip
+    assert summary.accepted == 17
+    assert sorted(f.recipient for f in summary.failures) == sorted(refused)
+    assert {f.result for f in summary.failures} == {Result.FAILED}
+
+
+def test_a_short_list_refused_whole_by_a_working_relay_fails_its_members(clock: FakeClock) -> None:
+    with ScriptedSink(rcpt=lambda call: "550 5.7.1 Recipient refused by policy") as sink:
+        summary = send_run(
+            smtp_settings(sink.port), None, outgoing(ADDRESSES[:3]), RecordingLog(), clock=clock
+        )
+    assert summary.accepted == 0
+    assert len(summary.failures) == 3
+
+
 def test_an_unreachable_server_stops_at_once(clock: FakeClock) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))

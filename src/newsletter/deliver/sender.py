@@ -191,6 +191,8 @@ class _Run:
         self._accepted = 0
         self._failures: list[Failure] = []
         self._uncertain: list[str] = []
+        # Permanent refusals while the relay has accepted nothing yet: see _hold.
+        self._held: list[tuple[_Task, str]] = []
 
     # ------------------------------------------------------------ the loop
 
@@ -212,6 +214,13 @@ class _Run:
                 self._tasks.put(None)
             for worker in workers:
                 worker.join(timeout=5)
+            # A run that ended normally had a relay that works: what it refused, it
+            # refused for those members. A stopped run leaves them for the next send.
+            for task, reason in self._held:
+                if self._stop is None:
+                    self._fail(task, Result.FAILED, reason)
+                else:
+                    self._defer(task, reason)
             self._log.close()
         if self._crash is not None:
             raise self._crash
@@ -341,12 +350,35 @@ class _Run:
         elif verdict is Verdict.FATAL:
             self._defer(task, reason)
             self._stop = self._stop or self._fatal(attempt.stage, reason)
+        elif verdict is Verdict.FAILED and self._accepted == 0:
+            self._hold(task, reason)
         else:
             result = Result.BOUNCED if verdict is Verdict.BOUNCED else Result.FAILED
             self._fail(task, result, reason)
 
+    def _hold(self, task: _Task, reason: str) -> None:
+        """A permanent refusal before the relay has accepted anything may be the relay
+        refusing us ("relaying denied", "sender not allowed"), not this member: failing
+        everyone for it would burn through the list. So such refusals wait for the first
+        accepted message; if instead they reach the streak, the run stops, nobody failed."""
+        self._held.append((task, reason))
+        if len(self._held) < self._policy.same_reply_streak:
+            return
+        for held, why in self._held:
+            self._defer(held, why)
+        self._stop = self._stop or DeliveryError(
+            f"the SMTP server {self._where} refused the first {len(self._held)} recipients "
+            f"and accepted none ({reason})",
+            "that is the server refusing us, not the members: check username and from in "
+            "the settings; nobody was marked failed, everyone is still pending",
+        )
+        self._held.clear()
+
     def _accept(self, task: _Task, reason: str) -> None:
         self._faults.reached("after-250")
+        for held, why in self._held:
+            self._fail(held, Result.FAILED, why)
+        self._held.clear()
         self._guard.accepted()
         self._connect_failures = 0
         self._accepted += 1
