@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
+from newsletter.bundled import sample_issue
 from newsletter.errors import SettingsError
 from newsletter.settings import RateWindow, Security, SourceType, load_settings, parse_rate
 
@@ -175,3 +177,59 @@ def test_rates_parse(text: str) -> None:
 def test_malformed_rates_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_rate(text)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'type = "folder"',
+            'type = "sitemap"',
+            '[[sources]] #2 type: expected "feed" or "folder", got "sitemap"',
+        ),
+        (
+            'rate = "30/min, 500/h"',
+            'rate = "viel"',
+            '[smtp] rate: expected a rate like "300/h" or "30/min, 500/h" (per s, min or h), got "viel"',
+        ),
+        (
+            'host = "smtp.example.org"',
+            'host = "smtp.example.org"\nprot = 25',
+            '[smtp]: unknown key "prot"; did you mean "port"?',
+        ),
+        (
+            'name = "Grüne Musterstadt"',
+            "name = Grüne",
+            "not valid TOML: Invalid value (at line 2, column 8)",
+        ),
+    ],
+)
+def test_every_command_reports_a_settings_mistake_as_one_line_and_exit_1(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+
+    path = write(tmp_path, VALID.replace(old, new, 1))
+    issue = tmp_path / "issues" / "2026-11"
+    issue.mkdir(parents=True)
+    shutil.copyfile(sample_issue(), issue / "issue.md")
+    for command in (["gather"], ["render", "2026-11"], ["send", "2026-11"], ["members", "list"]):
+        result = CliRunner().invoke(app, ["--workspace", str(tmp_path), *command])
+        assert result.exit_code == 1, (command, result.output)
+        assert result.stderr == f"Error: {path}: {expected}\n", command
+        assert "Traceback" not in result.output
+
+
+def test_a_command_outside_any_workspace_says_how_to_make_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "gather"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path} is not a workspace (it has no newsletter.toml); "
+        f'create one with "newsletter init {tmp_path}"\n'
+    )

@@ -22,7 +22,10 @@ class AppState:
     verbose: bool = False
 
     def workspace(self) -> Workspace:
-        return find_workspace(self.workspace_option)
+        workspace = find_workspace(self.workspace_option)
+        # Every command stops at a broken newsletter.toml before it does or writes anything.
+        _ = workspace.settings
+        return workspace
 
 
 def state(ctx: typer.Context) -> AppState:
