@@ -34,6 +34,18 @@ _SECTION = (
     | {"border-radius", "direction", "full-width", "text-align", "text-padding"}
 )
 _ELEMENT = _COMMON | _PADDING | {"container-background-color"}
+_ACCORDION_ICONS = frozenset(
+    {
+        "icon-align",
+        "icon-height",
+        "icon-position",
+        "icon-unwrapped-alt",
+        "icon-unwrapped-url",
+        "icon-width",
+        "icon-wrapped-alt",
+        "icon-wrapped-url",
+    }
+)
 
 ATTRIBUTES: dict[str, frozenset[str]] = {
     "mjml": frozenset({"lang", "dir", "owa"}),
@@ -192,33 +204,11 @@ ATTRIBUTES: dict[str, frozenset[str]] = {
         "padding-left",
     },
     "mj-navbar-link": _COMMON | _PADDING | _TEXT | _LINK,
-    "mj-accordion": _ELEMENT
-    | _BORDERS
-    | {
-        "font-family",
-        "icon-align",
-        "icon-height",
-        "icon-position",
-        "icon-unwrapped-alt",
-        "icon-unwrapped-url",
-        "icon-width",
-        "icon-wrapped-alt",
-        "icon-wrapped-url",
-    },
+    "mj-accordion": _ELEMENT | _BORDERS | _ACCORDION_ICONS | {"font-family"},
     "mj-accordion-element": _COMMON
     | _BORDERS
-    | {
-        "background-color",
-        "font-family",
-        "icon-align",
-        "icon-height",
-        "icon-position",
-        "icon-unwrapped-alt",
-        "icon-unwrapped-url",
-        "icon-width",
-        "icon-wrapped-alt",
-        "icon-wrapped-url",
-    },
+    | _ACCORDION_ICONS
+    | {"background-color", "font-family"},
     "mj-accordion-title": _COMMON | _PADDING | _FONT | {"background-color", "color"},
     "mj-accordion-text": _COMMON | _PADDING | _FONT | {"background-color", "color"},
     "mj-carousel": _COMMON
