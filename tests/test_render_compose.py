@@ -13,7 +13,7 @@ import pytest
 from newsletter.errors import DeliveryError, IssueError
 from newsletter.messages.compose import (
     ONE_CLICK,
-    Recipient,
+    Addressee,
     compose_message,
     list_id,
     needs_smtputf8,
@@ -54,7 +54,7 @@ def settings(workspace: Workspace) -> NewsletterSettings:
     return workspace.settings.newsletter
 
 
-def compose(settings: NewsletterSettings, recipient: Recipient, **kwargs: str) -> EmailMessage:
+def compose(settings: NewsletterSettings, recipient: Addressee, **kwargs: str) -> EmailMessage:
     return compose_message(
         EMAIL,
         recipient,
@@ -97,7 +97,7 @@ def test_fill_escapes_html_but_not_text() -> None:
 
 
 def test_headers_of_a_member_message(settings: NewsletterSettings) -> None:
-    message = reparsed(compose(settings, Recipient("erika@example.org", "Erika Müller")))
+    message = reparsed(compose(settings, Addressee("erika@example.org", "Erika Müller")))
     assert message["From"] == "Grüne Musterstadt <newsletter@example.org>"
     assert message["To"] == "Erika Müller <erika@example.org>"
     assert message["Reply-To"] == "kv@example.org"
@@ -115,7 +115,7 @@ def test_headers_of_a_member_message(settings: NewsletterSettings) -> None:
 def test_umlauts_in_headers_are_encoded_and_list_unsubscribe_is_not(
     settings: NewsletterSettings,
 ) -> None:
-    raw = compose(settings, Recipient("erika@example.org", "Erika Müller")).as_bytes()
+    raw = compose(settings, Addressee("erika@example.org", "Erika Müller")).as_bytes()
     raw.decode("ascii")  # every header and body byte is 7-bit
     headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
     assert "From: =?utf-8?q?Gr=C3=BCne?= Musterstadt <newsletter@example.org>" in headers
@@ -124,7 +124,7 @@ def test_umlauts_in_headers_are_encoded_and_list_unsubscribe_is_not(
 
 
 def test_multipart_alternative_with_filled_text_and_html(settings: NewsletterSettings) -> None:
-    message = reparsed(compose(settings, Recipient("erika@example.org", "Erika Mustermann")))
+    message = reparsed(compose(settings, Addressee("erika@example.org", "Erika Mustermann")))
     assert message.get_content_type() == "multipart/alternative"
     text, html = list(message.iter_parts())
     assert isinstance(text, EmailMessage) and isinstance(html, EmailMessage)
@@ -139,7 +139,7 @@ def test_quoted_printable_lines_stay_within_76(settings: NewsletterSettings) -> 
     long_email = RenderedEmail(EMAIL.subject, "<p>" + "ä" * 500 + "</p>", "x" * 300, EMAIL.greeting)
     message = compose_message(
         long_email,
-        Recipient("e@example.org"),
+        Addressee("e@example.org"),
         TOKEN_VALUE,
         settings,
         list_name="mitglieder",
@@ -151,7 +151,7 @@ def test_quoted_printable_lines_stay_within_76(settings: NewsletterSettings) -> 
 
 
 def test_line_breaks_in_names_never_make_a_header(settings: NewsletterSettings) -> None:
-    recipient = Recipient("erika@example.org", "Erika\r\nBcc: evil@example.com")
+    recipient = Addressee("erika@example.org", "Erika\r\nBcc: evil@example.com")
     message = compose(settings, recipient, subject_prefix="[TEST] \n")
     raw = message.as_bytes()
     assert b"\r\nBcc:" not in raw
@@ -160,21 +160,21 @@ def test_line_breaks_in_names_never_make_a_header(settings: NewsletterSettings) 
 
 
 def test_international_domain_goes_out_as_punycode(settings: NewsletterSettings) -> None:
-    message = compose(settings, Recipient("erika@müller.example"))
+    message = compose(settings, Addressee("erika@müller.example"))
     assert reparsed(message)["To"] == "erika@xn--mller-kva.example"
 
 
 def test_non_ascii_local_part_makes_a_utf8_message(settings: NewsletterSettings) -> None:
-    ascii_message = compose(settings, Recipient("erika@example.org"))
+    ascii_message = compose(settings, Addressee("erika@example.org"))
     assert not needs_smtputf8(ascii_message)
-    message = compose(settings, Recipient("jörg@example.org", "Jörg Weiß"))
+    message = compose(settings, Addressee("jörg@example.org", "Jörg Weiß"))
     assert needs_smtputf8(message)
     assert "To: Jörg Weiß <jörg@example.org>\r\n".encode() in message.as_bytes()
 
 
 def test_no_mailto_without_unsubscribe_mailto(tmp_path: Path) -> None:
     workspace = render_workspace(tmp_path, ('unsubscribe_mailto = "abmelden@example.org"\n', ""))
-    message = compose(workspace.settings.newsletter, Recipient("e@example.org"))
+    message = compose(workspace.settings.newsletter, Addressee("e@example.org"))
     assert message["List-Unsubscribe"] == (
         f"<https://newsletter.example.org/abmelden?token={TOKEN_VALUE}>"
     )
@@ -182,7 +182,7 @@ def test_no_mailto_without_unsubscribe_mailto(tmp_path: Path) -> None:
 
 def test_not_an_address_is_a_delivery_error(settings: NewsletterSettings) -> None:
     with pytest.raises(DeliveryError, match='"kein-at-zeichen" is not an e-mail address'):
-        compose(settings, Recipient("kein-at-zeichen"))
+        compose(settings, Addressee("kein-at-zeichen"))
 
 
 def test_list_id_is_a_dot_atom_under_the_web_host(settings: NewsletterSettings) -> None:

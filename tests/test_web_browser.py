@@ -16,7 +16,7 @@ import pytest
 from newsletter.browser import chromium, keep_on_this_machine
 from newsletter.keys import load_keys
 from newsletter.mailsink import MailSink
-from newsletter.messages.compose import Recipient, compose_message, new_message_id
+from newsletter.messages.compose import Addressee, compose_message, new_message_id
 from newsletter.render.build import build_issue, load_build
 from newsletter.workspace import Workspace
 from tests.render_support import issue_dir, render_workspace
@@ -29,7 +29,7 @@ def send_issue_to(workspace: Workspace, sink: MailSink, address: str, token: str
     build_issue(workspace, issue_dir(workspace), load_keys(workspace).unsubscribe)
     message = compose_message(
         load_build(issue_dir(workspace)),
-        Recipient(address, name="Anna Beispiel", first_name="Anna"),
+        Addressee(address, name="Anna Beispiel", first_name="Anna"),
         token,
         settings,
         list_name="mitglieder",

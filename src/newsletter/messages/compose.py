@@ -36,7 +36,7 @@ _LIST_ID_UNSAFE = re.compile(r"[^a-z0-9-]+")
 
 
 @dataclass(frozen=True)
-class Recipient:
+class Addressee:
     """Who one message goes to; ``first_name`` or else the first word of ``name`` greets."""
 
     address: str
@@ -106,7 +106,7 @@ def _bare_address(text: str) -> str:
 
 def compose_message(
     email: RenderedEmail,
-    recipient: Recipient,
+    recipient: Addressee,
     token: str,
     settings: NewsletterSettings,
     *,

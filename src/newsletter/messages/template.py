@@ -28,7 +28,7 @@ from newsletter.errors import SettingsError, TemplateError
 from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import (
-    Recipient,
+    Addressee,
     compose_message,
     list_unsubscribe,
     mail_address,
@@ -73,7 +73,7 @@ _BOTH_MARKERS = f"{GREETING}{_SEPARATOR}{TOKEN}"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MARKERS = re.compile(f"({re.escape(GREETING)}|{re.escape(TOKEN)})")
 # Only what fills the fixed headers; the sample's own To, token and dates are replaced.
-_SAMPLE = Recipient(address="member@example.invalid")
+_SAMPLE = Addressee(address="member@example.invalid")
 _SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 _BLOCK_TERMINATOR = b".\r\n"  # after the message's last CRLF: wire.BLOCK_END
 
@@ -204,7 +204,7 @@ class MessageTemplate:
         return _Member(values, f"{to.username}@{to.domain}", message_id)
 
 
-def recipient_of(member: Member) -> Recipient:
+def recipient_of(member: Member) -> Addressee:
     """How compose_message addresses and greets a member.
 
     The To name is the full name, else first and last name; a last name alone is not
@@ -213,7 +213,7 @@ def recipient_of(member: Member) -> Recipient:
     name = member.name.strip()
     if not name and member.first_name.strip():
         name = f"{member.first_name.strip()} {member.last_name.strip()}".strip()
-    return Recipient(address=member.email, name=name, first_name=member.first_name)
+    return Addressee(address=member.email, name=name, first_name=member.first_name)
 
 
 def build_template(

@@ -18,7 +18,7 @@ from newsletter.errors import IssueError
 from newsletter.files import write_bytes_atomic, write_text_atomic
 from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
-from newsletter.messages.compose import Recipient, compose_message, new_message_id
+from newsletter.messages.compose import Addressee, compose_message, new_message_id
 from newsletter.render.email import RenderResult, render_email
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Greeting
@@ -29,7 +29,7 @@ TEXT_FILE = "email.txt"
 PREVIEW_FILE = "preview.eml"
 MANIFEST_FILE = "email.json"
 
-SAMPLE_MEMBER = Recipient(
+SAMPLE_MEMBER = Addressee(
     address="erika.mustermann@example.org", name="Erika Mustermann", first_name="Erika"
 )
 # A made-up subscription: its token is signed like a real one but names no one.
