@@ -74,7 +74,9 @@ def demo(
         count = len(sink.received)
     out.rule("Done", align="left")
     out.print(f"Workspace:         {workspace.root}")
-    out.print(f"Rendered email:    {workspace.issues_dir / SAMPLE_ISSUE / BUILD_DIR}")
+    build = workspace.issues_dir / SAMPLE_ISSUE / BUILD_DIR
+    out.print(f"Rendered email:    {build / 'email.html'}")
+    out.print(f"Preview message:   {build / 'preview.eml'} (open it in your mail program)")
     out.print(f"Received messages: {count} in {received}")
 
 
