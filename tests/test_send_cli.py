@@ -195,6 +195,9 @@ def test_a_send_killed_after_a_250_resumes_with_only_that_member_uncertain(
 
     resumed = run(ready, "send", SLUG, "--yes")
     assert resumed.exit_code == 0, resumed.output
+    assert "Sent again (in flight when an earlier send was cut off; listed as uncertain): 1" in (
+        resumed.stdout
+    )
     counts = recipients(mail_sink)
     assert len(counts) == SAMPLE_MEMBERS
     twice = sorted(address for address, n in counts.items() if n > 1)

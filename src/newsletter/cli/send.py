@@ -223,6 +223,11 @@ def send(
             markup=False,
         )
         raise typer.Exit(1) from None
+    if result.prepared.recovered:
+        out.print(
+            "Sent again (in flight when an earlier send was cut off; listed as uncertain): "
+            f"{result.prepared.recovered}"
+        )
     _show_run(result.run)
     if result.status.skipped:
         out.print(f"Skipped (unsubscribed since): {result.status.skipped}")
