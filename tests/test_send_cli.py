@@ -222,3 +222,35 @@ def test_a_second_send_while_one_runs_is_refused(ready: Workspace, mail_sink: Ma
         "finished, then run this one again to send what is left\n"
     )
     assert mail_sink.received == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_members_who_unsubscribe_or_are_forgotten_mid_send_are_not_mailed_on_resume(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    import subprocess
+    import sys
+
+    from newsletter.members.manage import forget_address
+
+    command = [sys.executable, "-m", "newsletter", "--workspace", str(ready.root)]
+    subprocess.run(
+        [*command, "send", SLUG, "--yes"],
+        env={**os.environ, "NEWSLETTER_FAULT": "after-250:3"},
+        capture_output=True,
+        check=False,
+    )
+    mailed = set(recipients(mail_sink))
+    with store.open_database(ready.database_path) as db:
+        everyone = [
+            r.email for r in store.iter_recipients(db, store.require_list(db, "mitglieder").id)
+        ]
+        left = [address for address in everyone if address not in mailed]
+        unsubscribe_address(db, left[0], None)
+        forget_address(db, left[1])
+    resumed = run(ready, "send", SLUG, "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    counts = recipients(mail_sink)
+    assert left[0] not in counts and left[1] not in counts
+    assert set(counts) == set(everyone) - {left[0], left[1]}
