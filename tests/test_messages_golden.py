@@ -6,20 +6,17 @@ Regenerate after an intended change, then read the diff:
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from newsletter.members.records import Recipient as Member
 from newsletter.messages.template import build_template
 from newsletter.render.build import build_issue, load_build
+from tests.golden_support import GOLDEN, assert_matches_golden
 from tests.render_support import KEY, issue_dir, render_workspace
 
-GOLDEN = Path(__file__).parent / "golden" / "messages"
-REGENERATE = os.environ.get("NEWSLETTER_REGENERATE_GOLDEN") == "1"
 # The date is fixed here and the Message-ID is stable with the fixed key: only the MIME
 # boundary changes from one template to the next.
 _BOUNDARY = re.compile(r"=_[0-9a-f]{32}")
@@ -54,16 +51,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_filled_message_matches_golden_file(filled: str) -> None:
-    actual = masked(filled)
-    golden = GOLDEN / "filled.eml"
-    if REGENERATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8", newline="\n")
-    expected = golden.read_text(encoding="utf-8")
-    assert actual == expected, (
-        f"the filled message differs from {golden}; if the change is intended, regenerate "
-        "with NEWSLETTER_REGENERATE_GOLDEN=1 and review the diff"
-    )
+    assert_matches_golden(masked(filled), GOLDEN / "messages" / "filled.eml")
 
 
 def test_masking_leaves_the_rest_alone() -> None:

@@ -6,17 +6,15 @@ Regenerate after an intended change, then read the diff:
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from newsletter.render.build import build_issue
+from tests.golden_support import GOLDEN, assert_matches_golden
 from tests.render_support import KEY, issue_dir, render_workspace
 
-GOLDEN = Path(__file__).parent / "golden" / "render"
-REGENERATE = os.environ.get("NEWSLETTER_REGENERATE_GOLDEN") == "1"
 # What changes on every render of the same issue: the send date, the Message-ID and
 # the MIME boundary.
 _VOLATILE = [
@@ -41,15 +39,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("name", ["email.html", "email.txt", "preview.eml"])
 def test_output_matches_golden_file(build_dir: Path, name: str) -> None:
     actual = masked((build_dir / name).read_text(encoding="utf-8"))
-    golden = GOLDEN / name
-    if REGENERATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8", newline="\n")
-    expected = golden.read_text(encoding="utf-8")
-    assert actual == expected, (
-        f"{name} differs from {golden}; if the change is intended, regenerate with "
-        "NEWSLETTER_REGENERATE_GOLDEN=1 and review the diff"
-    )
+    assert_matches_golden(actual, GOLDEN / "render" / name)
 
 
 def test_masking_leaves_the_rest_alone() -> None:
