@@ -254,3 +254,18 @@ def test_members_who_unsubscribe_or_are_forgotten_mid_send_are_not_mailed_on_res
     counts = recipients(mail_sink)
     assert left[0] not in counts and left[1] not in counts
     assert set(counts) == set(everyone) - {left[0], left[1]}
+
+
+def test_send_says_so_when_the_database_sits_in_a_synced_folder(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    synced = ready.root / "OneDrive"
+    synced.mkdir()
+    (ready.root / "newsletter.db").rename(synced / "newsletter.db")
+    text = ready.settings_file.read_text(encoding="utf-8")
+    ready.settings_file.write_text(
+        text.replace('path = "newsletter.db"', 'path = "OneDrive/newsletter.db"'), encoding="utf-8"
+    )
+    result = run(ready, "send", SLUG, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert 'is in a synced folder ("OneDrive")' in result.stderr

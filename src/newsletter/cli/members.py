@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.cli.state import err, notice, out, state
+from newsletter.cli.state import err, out, state, warn_about_database
 from newsletter.members.records import Basis, SubscriptionStatus
 
 if TYPE_CHECKING:
@@ -46,14 +46,11 @@ ListOption = Annotated[
 
 @contextmanager
 def _database(ctx: typer.Context) -> Iterator[tuple[Workspace, Database]]:
-    from newsletter.store import open_database, storage_warning
+    from newsletter.store import open_database
 
     workspace = state(ctx).workspace()
-    path = workspace.database_path
-    warning = storage_warning(path)
-    if warning:
-        notice(f"Note: {warning}")
-    with open_database(path) as db:
+    warn_about_database(workspace)
+    with open_database(workspace.database_path) as db:
         yield workspace, db
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.cli.state import err, out, state
+from newsletter.cli.state import err, out, state, warn_about_database
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -178,6 +178,7 @@ def send(
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
+    warn_about_database(workspace)
     if test:
         smtp = workspace.settings.require_smtp()
         messages = messages_for_test_send(workspace, folder, test, clock=_now)

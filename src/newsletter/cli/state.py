@@ -43,3 +43,12 @@ def notice(text: str) -> None:
 def error_line(text: str) -> None:
     # markup=False: messages quote TOML tables like [smtp], which Rich would eat as markup.
     err.print(f"Error: {text}", style="bold red", markup=False)
+
+
+def warn_about_database(workspace: Workspace) -> None:
+    """SQLite needs a local disk: say so when the database sits on a share or synced folder."""
+    from newsletter.store import storage_warning
+
+    warning = storage_warning(workspace.database_path)
+    if warning:
+        notice(f"Note: {warning}")

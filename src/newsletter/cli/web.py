@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from newsletter.cli.state import err, notice, out, state
+from newsletter.cli.state import err, notice, out, state, warn_about_database
 from newsletter.errors import WebError
 
 
@@ -32,6 +32,7 @@ def serve(
     from newsletter.web.server import bind, serve
 
     workspace = state(ctx).workspace()
+    warn_about_database(workspace)
     config = web_config(workspace, on_create_keys=notice)
     sock = bind(host, port)
     where = sock.getsockname()
