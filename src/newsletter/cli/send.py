@@ -254,6 +254,7 @@ def status(
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
+    warn_about_database(workspace)
     with store.open_database(workspace.database_path) as db:
         current = journal.status(db, folder.name)
     if current.started_at is None:
