@@ -298,7 +298,7 @@ def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
         raise DatabaseError(
             f"{database.path}: the database has schema version {database.schema_version}, "
             f"but this newsletter version knows only up to {len(migrations)}",
-            "update newsletter (pip install -U newsletter) before using this database",
+            "update newsletter to the version that wrote it before using this database",
         )
     for number, migration in enumerate(migrations, start=1):
         with database.transaction() as connection:
