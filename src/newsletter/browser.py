@@ -71,7 +71,7 @@ def chromium() -> Iterator[Browser]:
     except ImportError:
         raise BrowserError(
             "screenshots need Playwright, which is not installed",
-            'install it with: pip install "newsletter[screenshots]" (it uses the system Chromium)',
+            'install it with: pip install "newsletter[screenshots]" --find-links FOLDER (the folder with the newsletter wheel; it uses the system Chromium)',
         ) from None
     with sync_playwright() as playwright:
         try:
