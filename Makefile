@@ -1,4 +1,4 @@
-# Maintainers' shortcuts. Office PCs do not need make: `pip install newsletter`, then `newsletter ...`.
+# Maintainers' shortcuts. Office PCs do not need make: they install the wheel (README), then `newsletter ...`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
