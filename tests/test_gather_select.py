@@ -13,7 +13,7 @@ from newsletter.gather import (
     merge_posts,
     select_posts,
 )
-from newsletter.issue import PostKey
+from newsletter.issue import KnownPosts, PostKey
 from newsletter.post import Post
 from newsletter.sources.dates import BERLIN
 from newsletter.sources.summary import summarise
@@ -21,7 +21,7 @@ from newsletter.sources.summary import summarise
 from .test_gather_support import NOW
 
 SINCE = datetime(2026, 11, 1, tzinfo=BERLIN)
-NOTHING_SENT = SentHistory(frozenset(), frozenset(), None)
+NOTHING_SENT = SentHistory(KnownPosts(frozenset(), frozenset()), None)
 
 
 def post(
@@ -50,7 +50,7 @@ def test_newest_first_and_undated_last_when_asked_for() -> None:
 
 
 def test_each_skipped_post_has_its_reason() -> None:
-    sent = SentHistory(frozenset({"id-gesendet"}), frozenset(), None)
+    sent = SentHistory(KnownPosts(frozenset({"id-gesendet"}), frozenset()), None)
     posts = [
         post("neu", 15),
         replace(post("zu-alt", 1), date=datetime(2026, 10, 31, 23, 59, tzinfo=BERLIN)),
@@ -71,7 +71,7 @@ def test_each_skipped_post_has_its_reason() -> None:
 
 
 def test_a_post_already_sent_is_recognised_by_its_url_too() -> None:
-    sent = SentHistory(frozenset(), frozenset({"https://www.example.org/x"}), None)
+    sent = SentHistory(KnownPosts(frozenset(), frozenset({"https://www.example.org/x"})), None)
     selection = select_posts([post("x", 12)], since=SINCE, history=sent)
     assert selection.skipped[0].reason is SkipReason.ALREADY_SENT
 

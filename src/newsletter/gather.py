@@ -23,6 +23,7 @@ from newsletter.errors import IssueError
 from newsletter.issue import (
     ISSUE_FILE,
     Issue,
+    KnownPosts,
     PostKey,
     load_issue,
     read_gathered,
@@ -71,12 +72,8 @@ class Selection:
 class SentHistory:
     """What earlier, sent issues contained, and when the latest of them went out."""
 
-    ids: frozenset[str]
-    urls: frozenset[str]
+    posts: KnownPosts
     last_sent: datetime | None
-
-    def contains(self, post: Post) -> bool:
-        return post.id in self.ids or (bool(post.url) and post.url in self.urls)
 
 
 @dataclass(frozen=True)
@@ -167,7 +164,7 @@ def select_posts(
         reason: SkipReason | None = None
         if post.id in seen_ids or (post.url and post.url in seen_urls):
             reason = SkipReason.DUPLICATE
-        elif history.contains(post):
+        elif history.posts.contains(post):
             reason = SkipReason.ALREADY_SENT
         elif post.date is None and not include_undated:
             reason = SkipReason.UNDATED
@@ -185,10 +182,6 @@ def select_posts(
     return Selection(_newest_first(taken), tuple(skipped))
 
 
-def _matches(post: Post, keys: Iterable[PostKey]) -> bool:
-    return any(post.id == key.id or (post.url and post.url == key.url) for key in keys)
-
-
 def merge_posts(
     existing: Sequence[Post], gathered: Sequence[PostKey], taken: Sequence[Post]
 ) -> Merged:
@@ -196,13 +189,14 @@ def merge_posts(
 
     A taken post gathered before but no longer in ``existing`` was deleted by staff.
     """
-    present = [PostKey.of(post) for post in existing]
+    present = KnownPosts.of(PostKey.of(post) for post in existing)
+    before = KnownPosts.of(gathered)
     added: list[Post] = []
     removed: list[Skipped] = []
     for post in taken:
-        if _matches(post, present):
+        if present.contains(post):
             continue
-        if _matches(post, gathered):
+        if before.contains(post):
             removed.append(Skipped(post, SkipReason.REMOVED))
         else:
             added.append(post)
@@ -221,21 +215,17 @@ def suggest_slug(workspace: Workspace, slug: str) -> str:
 
 
 def sent_history(workspace: Workspace, exclude: Path) -> SentHistory:
-    ids: set[str] = set()
-    urls: set[str] = set()
+    keys: list[PostKey] = []
     last_sent: datetime | None = None
     for folder in sorted(workspace.issues_dir.glob(f"*/{ISSUE_FILE}")):
         folder = folder.parent
         mark = read_sent_mark(folder)
         if mark is None or folder == exclude:
             continue
-        for post in load_issue(folder).posts:
-            ids.add(post.id)
-            if post.url:
-                urls.add(post.url)
+        keys += (PostKey.of(post) for post in load_issue(folder).posts)
         if last_sent is None or mark.started_at > last_sent:
             last_sent = mark.started_at
-    return SentHistory(frozenset(ids), frozenset(urls), last_sent)
+    return SentHistory(KnownPosts.of(keys), last_sent)
 
 
 def plan_gather(workspace: Workspace, request: GatherRequest, now: datetime) -> GatherPlan:
@@ -296,11 +286,12 @@ def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherRe
     gathered = read_gathered(plan.folder) if existing is not None else ()
     merged = merge_posts(existing.posts if existing else (), gathered, selection.taken)
     in_issue = [PostKey.of(post) for post in merged.posts]
+    kept = KnownPosts.of(in_issue)
     # A post staff kept stays, even when it is now "too old": list it as kept, not skipped.
     skipped = tuple(
         skip
         for skip in selection.skipped
-        if skip.reason is SkipReason.DUPLICATE or not _matches(skip.post, in_issue)
+        if skip.reason is SkipReason.DUPLICATE or not kept.contains(skip.post)
     )
     issue = (
         replace(existing, posts=merged.posts)

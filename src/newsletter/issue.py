@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +65,22 @@ class PostKey:
     @classmethod
     def of(cls, post: Post) -> PostKey:
         return cls(post.id, post.url)
+
+
+@dataclass(frozen=True)
+class KnownPosts:
+    """Posts known by id or by url: a post is among them when either is the same."""
+
+    ids: frozenset[str]
+    urls: frozenset[str]
+
+    @classmethod
+    def of(cls, keys: Iterable[PostKey]) -> KnownPosts:
+        keys = tuple(keys)
+        return cls(frozenset(key.id for key in keys), frozenset(key.url for key in keys if key.url))
+
+    def contains(self, post: Post) -> bool:
+        return post.id in self.ids or (bool(post.url) and post.url in self.urls)
 
 
 @dataclass(frozen=True)
