@@ -81,6 +81,42 @@ def test_a_server_that_does_not_answer_in_time(tmp_path: Path) -> None:
     )
 
 
+def test_a_server_that_does_not_take_the_connection(tmp_path: Path) -> None:
+    # A listening socket whose queue is full: the kernel leaves further connects hanging.
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        waiting = [socket.socket() for _ in range(4)]
+        for client in waiting:
+            client.setblocking(False)
+            client.connect_ex(full.getsockname())
+        url = f"http://127.0.0.1:{full.getsockname()[1]}/rss.xml"
+        limits = FetchLimits(connect_timeout=0.3, read_timeout=5.0)
+        with pytest.raises(SourceError) as caught:
+            fetch(url, "rss", tmp_path, limits)
+        for client in waiting:
+            client.close()
+    assert str(caught.value).startswith(
+        f'feed "rss": {url} did not answer within 0.3 seconds (connect timeout); try again later'
+    )
+
+
+def test_a_moved_feed_is_followed(server: FeedServer, tmp_path: Path) -> None:
+    fetched = fetch(server.url("moved/rss20.xml"), "rss", tmp_path, FAST)
+    assert fetched.data == (FEEDS / "rss20.xml").read_bytes()
+    assert [path for path, _ in server.requests] == ["/moved/rss20.xml", "/feeds/rss20.xml"]
+
+
+def test_a_redirect_to_a_local_file_is_refused(server: FeedServer, tmp_path: Path) -> None:
+    url = server.url("elsewhere/etc/hostname")
+    with pytest.raises(
+        SourceError,
+        match=r"answered 302 Found - Redirection to url 'file:///etc/hostname' is not allowed;",
+    ):
+        fetch(url, "rss", tmp_path, FAST)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_html_page_is_not_a_feed(server: FeedServer, tmp_path: Path) -> None:
     url = server.url("feeds/page.html")
     with pytest.raises(SourceError, match=r"is a web page, not an RSS or Atom feed; use the"):

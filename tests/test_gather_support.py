@@ -77,6 +77,12 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "slow":
             time.sleep(owner.delay)
             kind = "feeds"
+        if kind == "moved":
+            self._send(301, b"", extra={"Location": f"/feeds/{name}"})
+            return
+        if kind == "elsewhere":
+            self._send(302, b"", extra={"Location": f"file:///{name}"})
+            return
         path = owner.folder / name
         if kind == "big":
             self._send(200, b"<rss>" + b" " * int(name) + b"</rss>", declare_length=False)
@@ -106,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         if declare_length:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if status != 304:
+        if body:
             self.wfile.write(body)
 
 
@@ -114,8 +120,8 @@ class FeedServer:
     """A real HTTP server on 127.0.0.1 (a free port) serving the fixture feeds.
 
     ``/feeds/NAME`` serves a file with an ETag (and 304 on a match), ``/slow/NAME``
-    the same after ``delay`` seconds, ``/big/N`` N bytes without a length, anything
-    else 404.
+    the same after ``delay`` seconds, ``/moved/NAME`` redirects there, ``/elsewhere/PATH``
+    redirects to file:///PATH, ``/big/N`` N bytes without a length, anything else 404.
     """
 
     class _Server(ThreadingHTTPServer):
