@@ -22,14 +22,24 @@ ROWS_PER_REASON = 15
 def _collect(sources: list[Source], since: datetime) -> list[SourceResult]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from newsletter.sources.reading import SourceReader
+
     results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    # Only on a terminal: piped or captured, a progress bar is just a stray line.
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+    # The reader first: it forks, and the progress bar starts a thread.
+    with (
+        SourceReader(sources, since) as reader,
+        Progress(
+            *columns,
+            console=err,
+            transient=True,
+            # Only on a terminal: piped or captured, a progress bar is just a stray line.
+            disable=not err.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("Reading sources", total=len(sources))
-        for source in sources:
-            progress.update(task, description=f"Reading {source.label}")
-            results.append(source.collect(since))
+        for _source, result in reader.results():
+            results.append(result)
             progress.advance(task)
     return results
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import yaml
-from markdown_it import MarkdownIt
 
 from newsletter.errors import SourceError
 from newsletter.post import Image, Post
@@ -30,10 +30,20 @@ from newsletter.sources.dates import aware, parse_date
 from newsletter.sources.sanitise import is_web_url, plain_text, sanitise_html
 from newsletter.sources.summary import summarise, summarise_html
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 _FENCE = "---"
 # The C loader when PyYAML has it: a folder of a thousand posts reads three times faster.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_MARKDOWN = MarkdownIt("commonmark", {"html": True})
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # Built on first use: importing markdown-it costs more than a folder of old posts needs.
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True})
 
 
 def split_front_matter(file: PostFile) -> tuple[dict[str, Any], str]:
@@ -125,7 +135,7 @@ def read_markdown_post(file: PostFile) -> Post:
     if file.is_old(date):
         return outline
     base = url or file.site_url
-    body = sanitise_html(_MARKDOWN.render(markdown), base)
+    body = sanitise_html(_markdown().render(markdown), base)
     summary = _text(file, data, "summary")
     return replace(
         outline,
