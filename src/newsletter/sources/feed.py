@@ -27,6 +27,7 @@ from newsletter.sources.dates import from_utc_tuple, parse_date
 from newsletter.sources.feedparser_tuning import tune
 from newsletter.sources.fetch import FetchLimits, fetch
 from newsletter.sources.sanitise import first_image, is_web_url, plain_text, sanitise_html
+from newsletter.sources.sax_driver import SkippedBodies, skipping_old_bodies
 from newsletter.sources.summary import summarise, summarise_html
 
 # A post body longer than this is cut (with a warning): a newsletter shows a teaser,
@@ -73,13 +74,30 @@ def read_feed_file(path: Path, label: str, max_bytes: int) -> bytes:
         raise SourceError(f"{where}: cannot read {path} ({error.strerror})", fix) from None
 
 
-def _feedparser_parse(data: bytes) -> Any:
+def _feedparser_parse(data: bytes, since: datetime | None = None) -> Any:
+    """feedparser's result; with ``since``, old entries may come without their bodies."""
     import feedparser.api
     import feedparser.mixin
 
     tune(feedparser.api, feedparser.mixin)
     # BytesIO: feedparser would treat a bytes string that looks like an address as one.
-    return feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False)
+    source = io.BytesIO(data)
+    options: dict[str, Any] = {"sanitize_html": False, "resolve_relative_uris": False}
+    if since is None:
+        return feedparser.parse(source, **options)
+    with skipping_old_bodies(since) as skipped:
+        parsed = feedparser.parse(source, **options)
+    if skipped.entries and not _all_older(parsed.entries, skipped):
+        # An entry whose body was left out is not old after all (a second date, say).
+        return _feedparser_parse(data)
+    return parsed
+
+
+def _all_older(entries: list[Any], skipped: SkippedBodies) -> bool:
+    if skipped.items != len(entries):
+        return False
+    dates = (_entry_date(entries[index]) for index in skipped.entries)
+    return all(date is not None and date < skipped.since for date in dates)
 
 
 def parse_feed(
@@ -93,7 +111,7 @@ def parse_feed(
     where = f'feed "{label}"'
     if _HTML_PAGE.match(data[:4096]):
         raise SourceError(f"{where} is a web page, not an RSS or Atom feed", _NOT_A_FEED_HINT)
-    parsed = _feedparser_parse(data)
+    parsed = _feedparser_parse(data, since)
     if not parsed.get("version") and not parsed.entries:
         raise SourceError(f"{where} is not an RSS or Atom feed", _NOT_A_FEED_HINT)
     warnings: list[str] = []
@@ -145,14 +163,23 @@ def _entry_post(
     url = link if is_web_url(link) else ""
     date = _entry_date(entry)
     known_as = str(entry.get("id") or url)
-    if title and known_as and date is not None and context.since and date < context.since:
-        categories = _categories(entry)
-        return Post(known_as, title, url, date, "", categories=categories, source=context.label)
+    named = f'entry "{title}"' if title else f"entry #{number}"
+    if date is not None and context.since and date < context.since:
+        # Too old to show: its body may not even have been parsed (see sax_driver.py).
+        title = title or named
+        return Post(
+            known_as or _content_id(title, ""),
+            title,
+            url,
+            date,
+            "",
+            categories=_categories(entry),
+            source=context.label,
+        )
     content = entry.get("content") or []
     main = content[0] if content else entry.get("summary_detail") or {}
     base = urljoin(context.channel, main.get("base") or "")
     raw_body = _detail_html(main)
-    named = f'entry "{title}"' if title else f"entry #{number}"
     if len(raw_body) > MAX_ENTRY_CHARS:
         warnings.append(
             f"{named} is very large ({len(raw_body) // 1000:,} thousand characters); "
