@@ -176,3 +176,18 @@ def test_a_member_given_up_on_is_tried_again_by_the_next_send(db: store.Database
         _send(db, sink)
     assert sink.count(full) == 1
     assert _statuses(db) == dict.fromkeys(MEMBERS[:3], "sent")
+
+
+def test_the_count_before_a_send_is_who_planned_lists(db: store.Database) -> None:
+    members = add_members(db, MEMBERS[:6], "mitglieder")
+    friends = add_members(db, [*MEMBERS[4:8], "freundin@example.org"], "freunde")
+    assert journal.count_planned(db, ISSUE, members) == 6
+    journal.prepare(db, ISSUE, members, "build-1", NOW)
+    unsubscribe_address(db, MEMBERS[7], None, now=NOW)
+    with ScriptedSink() as sink:
+        _send(db, sink)
+    # Of the friends: two already have it, one unsubscribed, two are new.
+    planned = [r.email for r in journal.planned(db, ISSUE, friends)]
+    assert sorted(planned) == ["freundin@example.org", MEMBERS[6]]
+    assert journal.count_planned(db, ISSUE, friends) == len(planned) == 2
+    assert journal.prepare(db, ISSUE, friends, "build-1", NOW).added == 2

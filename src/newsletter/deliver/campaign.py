@@ -85,7 +85,7 @@ def plan_send(
     name = list_name or load_issue(issue_dir).list_name or settings.newsletter.default_list
     with store.open_database(workspace.database_path) as db:
         mailing_list = store.require_list(db, name)
-        count = sum(1 for _ in journal.planned(db, issue_dir.name, mailing_list.id))
+        count = journal.count_planned(db, issue_dir.name, mailing_list.id)
     return SendPlan(
         workspace=workspace,
         issue_dir=issue_dir,

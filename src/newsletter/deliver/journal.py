@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from itertools import islice
 
 from newsletter import store
 from newsletter.deliver.sender import Outcome, Outgoing, Result
@@ -176,29 +175,24 @@ def _snapshot(db: store.Database, issue: str, list_id: int, at: str) -> int:
         """,
         (issue, list_id, at),
     )
-    before = db.connection.total_changes
-    recipients = store.iter_recipients(db, list_id)
-    while page := list(islice(recipients, _PAGE)):
-        # A member already in the journal through another list keeps their row (nobody
-        # gets it twice), unless that row is untried and its list subscription has ended:
-        # then this list's subscription takes over, and its unsubscribe link with it.
-        db.executemany(
-            f"""
-            INSERT INTO deliveries (issue, member_id, list_id, subscription_id, email,
-                                    first_name, last_name, name, queued_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (issue, member_id) DO UPDATE
-                SET list_id = excluded.list_id, subscription_id = excluded.subscription_id
-                WHERE status = 'pending' AND attempts = 0
-                  AND NOT {_WANTED.replace("d.subscription_id", "deliveries.subscription_id")}
-            """,  # noqa: S608
-            (
-                (issue, r.member_id, list_id, r.subscription_id, r.email, r.first_name,
-                 r.last_name, r.name, at)
-                for r in page
-            ),
-        )  # fmt: skip
-    return db.connection.total_changes - before
+    # A member already in the journal through another list keeps their row (nobody
+    # gets it twice), unless that row is untried and its list subscription has ended:
+    # then this list's subscription takes over, and its unsubscribe link with it.
+    # One statement: SQLite copies the rows itself, ten thousand in a few milliseconds.
+    return db.execute(
+        f"""
+        INSERT INTO deliveries (issue, member_id, list_id, subscription_id, email,
+                                first_name, last_name, name, queued_at)
+        SELECT ?, m.id, s.list_id, s.id, m.email, m.first_name, m.last_name, m.name, ?
+        {store.RECIPIENTS}
+        ORDER BY s.rowid
+        ON CONFLICT (issue, member_id) DO UPDATE
+            SET list_id = excluded.list_id, subscription_id = excluded.subscription_id
+            WHERE status = 'pending' AND attempts = 0
+              AND NOT {_WANTED.replace("d.subscription_id", "deliveries.subscription_id")}
+        """,  # noqa: S608
+        (issue, at, list_id, list_id),
+    ).rowcount
 
 
 def _count(db: store.Database, where: str, issue: str) -> int:
@@ -249,6 +243,16 @@ def planned(db: store.Database, issue: str, list_id: int) -> Iterator[Recipient]
     }
     yield from (delivery.recipient for delivery in due(db, issue))
     yield from (r for r in store.iter_recipients(db, list_id) if r.member_id not in in_journal)
+
+
+def count_planned(db: store.Database, issue: str, list_id: int) -> int:
+    """How many ``planned`` gives, counted by SQLite."""
+    query = f"""
+        SELECT count(*) {store.RECIPIENTS}
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = ? AND d.member_id = m.id)
+    """  # noqa: S608
+    newcomers = int(db.execute(query, (list_id, list_id, issue)).fetchone()[0])
+    return count_due(db, issue) + newcomers
 
 
 # ---------------------------------------------------------------- status
