@@ -190,7 +190,7 @@ class MessageTemplate:
         greeting, token_piece = encode_piece(text_greeting), encode_piece(text_token)
         values = [  # in Slot order
             address_line("To", to),
-            _date_line(date),
+            _date_line(date.replace(microsecond=0)),
             header_line("Message-ID", message_id),
             header_line("List-Unsubscribe", list_unsubscribe(self.settings, token)),
             greeting,
@@ -309,5 +309,6 @@ def _stuffed(piece: bytes) -> bytes:
 
 @lru_cache(maxsize=1)
 def _date_line(date: datetime) -> bytes:
-    # Formatting costs more than all the other headers: messages with one date share it.
+    # Formatting costs more than all the other headers: the messages of one second share
+    # it (the Date header has no finer grain).
     return header_line("Date", format_datetime(date))
