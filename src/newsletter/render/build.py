@@ -13,16 +13,19 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsletter.errors import IssueError
 from newsletter.files import write_bytes_atomic, write_text_atomic
 from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import Addressee, compose_message, new_message_id
-from newsletter.render.email import RenderResult, render_email
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Greeting
 from newsletter.workspace import Workspace
+
+if TYPE_CHECKING:
+    from newsletter.render.email import RenderResult
 
 HTML_FILE = "email.html"
 TEXT_FILE = "email.txt"
@@ -76,6 +79,9 @@ def build_issue(workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes) -
             "to change it, make a new issue with newsletter gather --slug NEW-SLUG",
         )
     issue = load_issue(issue_dir)
+    # Here: send reads builds through this module and needs none of the templating.
+    from newsletter.render.email import render_email
+
     result = render_email(issue, workspace.settings, workspace.templates_dir)
     email = result.email
     list_name = issue.list_name or workspace.settings.newsletter.default_list
