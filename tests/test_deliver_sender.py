@@ -64,6 +64,8 @@ def test_every_message_arrives_once_byte_for_byte_over_reused_connections(
     assert sorted(log.started) == list(range(1, 21))
     assert {o.result for o in log.final().values()} == {Result.ACCEPTED}
     assert log.closed
+    # Reports are throttled (this clock stands still), and the last one is exact.
+    assert len(seen) <= 2
     assert seen[-1].accepted == 20
 
 

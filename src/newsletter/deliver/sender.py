@@ -96,6 +96,9 @@ class RunSummary:
 
 
 ProgressCallback = Callable[[Progress], None]
+# A progress bar redraws ten times a second; reporting every reply (ten thousand a run)
+# would only cost time. A pause starting or ending is reported at once.
+REPORT_EVERY = 0.1
 
 
 def send_run(
@@ -193,6 +196,7 @@ class _Run:
         self._uncertain: list[str] = []
         # Permanent refusals while the relay has accepted nothing yet: see _hold.
         self._held: list[tuple[_Task, str]] = []
+        self._reported: tuple[float, Pause | None] = (-math.inf, None)  # when, which pause
 
     # ------------------------------------------------------------ the loop
 
@@ -221,6 +225,7 @@ class _Run:
                     self._fail(task, Result.FAILED, reason)
                 else:
                     self._defer(task, reason)
+            self._report(final=True)
             self._log.close()
         if self._crash is not None:
             raise self._crash
@@ -307,9 +312,13 @@ class _Run:
             return math.inf
         return max(ready - now, self._guard.delay(now), self._limiter.delay(now))
 
-    def _report(self) -> None:
+    def _report(self, *, final: bool = False) -> None:
         now = self._clock.now()
         pause = self._guard.pause if self._guard.delay(now) > 0 else None
+        last, last_pause = self._reported
+        if not final and pause == last_pause and now - last < REPORT_EVERY:
+            return
+        self._reported = (now, pause)
         self._progress(Progress(self._accepted, len(self._failures), len(self._waiting), pause))
 
     # ------------------------------------------------------------ one reply
