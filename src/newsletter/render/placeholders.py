@@ -45,7 +45,8 @@ def first_name_of(first_name: str, full_name: str) -> str:
     """The first name, else the first word of the full name, else ""."""
     raw = first_name.strip() or full_name.strip()
     # Control characters (a CR/LF smuggled in through an import) never reach the email.
-    cleaned = " ".join("".join(c if c.isprintable() else " " for c in raw).split())
+    printable = raw if raw.isprintable() else "".join(c if c.isprintable() else " " for c in raw)
+    cleaned = " ".join(printable.split())
     return cleaned.split(" ", 1)[0] if cleaned else ""
 
 
