@@ -8,6 +8,7 @@ workspace's unsubscribe key; without the key nobody can make a valid token.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 import secrets
@@ -52,5 +53,5 @@ def verify_token(key: bytes, token: str) -> str:
 
 
 def _signature(key: bytes, subscription_id: str) -> str:
-    digest = hmac.digest(key, _PURPOSE + subscription_id.encode("ascii"), "sha256")
+    digest = hmac.new(key, _PURPOSE + subscription_id.encode("ascii"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
