@@ -22,10 +22,8 @@ as uncertain. A process crash loses nothing that was committed.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -318,23 +316,6 @@ _RECORD = {
 }
 
 
-# Each element of the JSON array: [id, status, tries to add, attempted_at, message_id,
-# permanent, reply, uncertain, finished_at]; null keeps what the row has.
-_WRITE = """
-    UPDATE deliveries SET
-        status = json_extract(b.value, '$[1]'),
-        attempts = attempts + json_extract(b.value, '$[2]'),
-        attempted_at = coalesce(json_extract(b.value, '$[3]'), attempted_at),
-        message_id = coalesce(json_extract(b.value, '$[4]'), message_id),
-        permanent = coalesce(json_extract(b.value, '$[5]'), permanent),
-        reply = coalesce(json_extract(b.value, '$[6]'), reply),
-        uncertain = max(uncertain, json_extract(b.value, '$[7]')),
-        finished_at = coalesce(json_extract(b.value, '$[8]'), finished_at)
-    FROM json_each(?) AS b
-    WHERE deliveries.id = json_extract(b.value, '$[0]')
-"""
-
-
 class Journal:
     """The sender's DeliveryLog on the ``deliveries`` table of one issue.
 
@@ -371,7 +352,17 @@ class Journal:
         )
         if sync:
             self._db.execute("PRAGMA synchronous = FULL")
-        self._write(self._now(), messages)
+        at = _time(self._now())
+        with self._db.transaction():
+            self._write_records(at)
+            self._db.executemany(
+                """
+                UPDATE deliveries SET status = 'sending', attempts = attempts + 1,
+                                      attempted_at = ?, message_id = ?
+                WHERE id = ?
+                """,
+                ((at, m.message_id or None, m.key) for m in messages),
+            )
         self._unsynced += len(messages)
         if sync:
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -394,35 +385,28 @@ class Journal:
 
     def close(self) -> None:
         self._db.execute("PRAGMA synchronous = FULL")
-        self._write(self._now(), ())
+        with self._db.transaction():
+            self._write_records(_time(self._now()))
         self._db.execute(f"PRAGMA synchronous = {self._synchronous}")
 
-    def _write(self, now: datetime, sending: Sequence[Outgoing]) -> None:
-        """The outcomes so far and the messages about to go out, in one statement.
-
-        One statement is one transaction, and one call into SQLite: each call lets the
-        SMTP threads take the GIL, and the sender then waits to get it back (four calls
-        per message cost a third of the send's time).
-        """
+    def _write_records(self, at: str) -> None:
         records, self._records = self._records, []
-        at = _time(now)
-        rows: dict[int, list[object]] = {}
-        for message, outcome in records:
-            status, permanent = _RECORD[outcome.result]
-            reply, uncertain = outcome.reason, int(outcome.uncertain)
-            rows[message.key] = [status, 0, None, None, permanent, reply, uncertain, at]
-        for message in sending:
-            row = rows.setdefault(message.key, [None, 0, None, None, None, None, 0, None])
-            row[:4] = [DeliveryStatus.SENDING, 1, at, message.message_id or None]
-        if not rows:
+        if not records:
             return
-        batch = json.dumps([[key, *row] for key, row in rows.items()])
-        bounced = [(m, o.reason) for m, o in records if o.result is Result.BOUNCED]
-        # A hard bounce suppresses the address in the same transaction (seldom needed).
-        with self._db.transaction() if bounced else nullcontext():
-            self._db.execute(_WRITE, (batch,))
-            for message, reply in bounced:
-                self._suppress(message.envelope.recipient, reply)
+        self._db.executemany(
+            """
+            UPDATE deliveries SET status = ?, permanent = ?, reply = ?,
+                                  uncertain = max(uncertain, ?), finished_at = ?
+            WHERE id = ?
+            """,
+            (
+                (*_RECORD[outcome.result], outcome.reason, int(outcome.uncertain), at, m.key)
+                for m, outcome in records
+            ),
+        )
+        for message, outcome in records:
+            if outcome.result is Result.BOUNCED:
+                self._suppress(message.envelope.recipient, outcome.reason)
 
     def _suppress(self, email: str, reply: str) -> None:
         store.suppress(
