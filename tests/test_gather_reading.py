@@ -24,8 +24,11 @@ class WhoReads:
 
     label: str
     fails: bool = False
+    dies: bool = False
 
     def collect(self, since: datetime | None = None) -> SourceResult:
+        if self.dies:
+            os._exit(3)
         if self.fails:
             raise SourceError(f'feed "{self.label}": answered 404 Not Found', "check the url")
         return SourceResult(self.label, (), (f"read by {os.getpid()}", str(since)))
@@ -33,7 +36,7 @@ class WhoReads:
 
 def read(*sources: WhoReads, since: datetime | None = None) -> list[SourceResult]:
     with SourceReader(sources, since) as reader:
-        return [result for _, result in reader.results()]
+        return list(reader.results())
 
 
 @parallel
@@ -57,4 +60,14 @@ def test_a_source_that_fails_fails_the_gather_here_with_its_own_message() -> Non
     with pytest.raises(SourceError) as caught:
         read(WhoReads("a"), WhoReads("kaputt", fails=True), WhoReads("c"))
     assert str(caught.value) == 'feed "kaputt": answered 404 Not Found; check the url'
+    assert multiprocessing.active_children() == []
+
+
+@parallel
+def test_a_worker_that_dies_is_one_clear_error_not_a_hang() -> None:
+    with pytest.raises(SourceError) as caught:
+        read(WhoReads("a"), WhoReads("weg", dies=True))
+    assert str(caught.value).startswith(
+        'reading the source "weg" stopped unexpectedly (exit code 3); run gather again'
+    )
     assert multiprocessing.active_children() == []

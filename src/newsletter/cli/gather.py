@@ -38,7 +38,7 @@ def _collect(sources: list[Source], since: datetime) -> list[SourceResult]:
         ) as progress,
     ):
         task = progress.add_task("Reading sources", total=len(sources))
-        for _source, result in reader.results():
+        for result in reader.results():
             results.append(result)
             progress.advance(task)
     return results

@@ -14,23 +14,33 @@ import multiprocessing
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from datetime import datetime
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from types import TracebackType
 
+from newsletter.errors import SourceError
 from newsletter.sources.contract import Source, SourceResult
-
-# Sources are a handful; beyond this many they wait for a free worker.
-MAX_WORKERS = 8
 
 
 def can_read_in_parallel() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-def _ignore_interrupt() -> None:
+def _read(source: Source, since: datetime | None, answer: Connection) -> None:
+    """In the worker: the source's result or its exception, whichever it comes to."""
     # Ctrl-C reaches the whole process group; the parent alone answers it and ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    outcome: SourceResult | BaseException
+    try:
+        outcome = source.collect(since)
+    except BaseException as error:  # every failure is the parent's to raise
+        outcome = error
+    # One that cannot be pickled does not arrive: the parent reports the worker's end.
+    with suppress(Exception):
+        answer.send(outcome)
+    answer.close()
 
 
 class SourceReader:
@@ -44,27 +54,38 @@ class SourceReader:
     def __init__(self, sources: Sequence[Source], since: datetime | None) -> None:
         self.sources = tuple(sources)
         self.since = since
-        self._pool: Pool | None = None
-        self._jobs: list[AsyncResult[SourceResult]] = []
+        self._workers: list[tuple[BaseProcess, Connection]] = []
 
     def __enter__(self) -> SourceReader:
         if len(self.sources) > 1 and can_read_in_parallel():
-            workers = min(len(self.sources), MAX_WORKERS)
             context = multiprocessing.get_context("fork")
-            self._pool = context.Pool(workers, initializer=_ignore_interrupt)
-            self._jobs = [
-                self._pool.apply_async(source.collect, (self.since,)) for source in self.sources
-            ]
+            for source in self.sources:
+                receive, send = context.Pipe(duplex=False)
+                worker = context.Process(target=_read, args=(source, self.since, send))
+                worker.start()
+                send.close()  # the worker's end: EOF here once the worker is gone
+                self._workers.append((worker, receive))
         return self
 
-    def results(self) -> Iterator[tuple[Source, SourceResult]]:
-        """Each source with what it gave; a source's error is raised here, in this process."""
-        if self._pool is None:
+    def results(self) -> Iterator[SourceResult]:
+        """Each source's result; a source's error is raised here, in this process."""
+        if not self._workers:
             for source in self.sources:
-                yield source, source.collect(self.since)
+                yield source.collect(self.since)
             return
-        for source, job in zip(self.sources, self._jobs, strict=True):
-            yield source, job.get()
+        for source, (worker, receive) in zip(self.sources, self._workers, strict=True):
+            try:
+                value = receive.recv()
+            except EOFError:
+                worker.join()
+                raise SourceError(
+                    f'reading the source "{source.label}" stopped unexpectedly '
+                    f"(exit code {worker.exitcode})",
+                    "run gather again; if it happens again, report it with --verbose",
+                ) from None
+            if isinstance(value, BaseException):
+                raise value
+            yield value
 
     def __exit__(
         self,
@@ -72,7 +93,9 @@ class SourceReader:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._pool is not None:
-            # terminate, not close: after an error nobody waits for the other sources.
-            self._pool.terminate()
-            self._pool.join()
+        for worker, receive in self._workers:
+            # After an error nobody waits for the other sources.
+            if worker.is_alive():
+                worker.kill()
+            worker.join()
+            receive.close()
