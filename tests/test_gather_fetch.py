@@ -117,6 +117,44 @@ def test_a_redirect_to_a_local_file_is_refused(server: FeedServer, tmp_path: Pat
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_compressed_feed_is_asked_for_and_unpacked(server: FeedServer, tmp_path: Path) -> None:
+    fetched = fetch(server.url("gzip/rss20.xml"), "rss", tmp_path, FAST)
+    assert fetched.data == (FEEDS / "rss20.xml").read_bytes()
+    assert "gzip" in server.requests[-1][1]["Accept-Encoding"]
+
+
+def test_a_feed_that_unpacks_past_the_size_limit_is_refused(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.url(f"bomb/{3 * 1024 * 1024}")
+    with pytest.raises(SourceError) as caught:
+        fetch(url, "rss", tmp_path, FAST)
+    assert str(caught.value).startswith('feed "rss": larger than the limit of 1 MB;')
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("encoding", "problem"),
+    [
+        (
+            "gzip",
+            "the compressed feed is damaged (Error -3 while decompressing data: incorrect header check)",
+        ),
+        ("br", "the server sent the feed encoded as 'br', not gzip"),
+    ],
+)
+def test_a_feed_in_an_encoding_that_cannot_be_unpacked_is_one_clear_error(
+    server: FeedServer, tmp_path: Path, encoding: str, problem: str
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        fetch(server.url(f"encoded/{encoding}"), "rss", tmp_path, FAST)
+    assert str(caught.value) == (
+        f'feed "rss": {problem}; the website\'s server is at fault: try again later or tell '
+        "its maintainers"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_html_page_is_not_a_feed(server: FeedServer, tmp_path: Path) -> None:
     url = server.url("feeds/page.html")
     with pytest.raises(SourceError, match=r"is a web page, not an RSS or Atom feed; use the"):

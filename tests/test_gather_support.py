@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -84,7 +85,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, b"", extra={"Location": f"file:///{name}"})
             return
         path = owner.folder / name
-        if kind == "big":
+        if kind == "gzip" and "gzip" in self.headers.get("Accept-Encoding", ""):
+            packed = gzip.compress(path.read_bytes())
+            self._send(200, packed, "application/rss+xml", extra={"Content-Encoding": "gzip"})
+        elif kind == "bomb":
+            packed = gzip.compress(b" " * int(name))
+            self._send(200, packed, extra={"Content-Encoding": "gzip"})
+        elif kind == "encoded":
+            # Declared as NAME (gzip, br, ...), but no real compressed data.
+            self._send(200, b"<rss>kaputt</rss>", extra={"Content-Encoding": name})
+        elif kind == "big":
             self._send(200, b"<rss>" + b" " * int(name) + b"</rss>", declare_length=False)
         elif kind != "feeds" or not path.is_file():
             self._send(404, b"<html><body>Nicht gefunden</body></html>", "text/html")
@@ -121,7 +131,9 @@ class FeedServer:
 
     ``/feeds/NAME`` serves a file with an ETag (and 304 on a match), ``/slow/NAME``
     the same after ``delay`` seconds, ``/moved/NAME`` redirects there, ``/elsewhere/PATH``
-    redirects to file:///PATH, ``/big/N`` N bytes without a length, anything else 404.
+    redirects to file:///PATH, ``/gzip/NAME`` the file gzip-compressed (when asked for),
+    ``/bomb/N`` N spaces gzip-compressed, ``/encoded/NAME`` plain bytes claiming to be
+    NAME-encoded, ``/big/N`` N bytes without a length, else 404.
     """
 
     class _Server(ThreadingHTTPServer):
