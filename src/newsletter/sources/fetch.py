@@ -8,7 +8,8 @@ The standard library's urllib, not httpx: one GET needs nothing more, and import
 and building its TLS context took 0.3 s of every gather (bench/gather_sources.py).
 urllib also follows the system's proxy settings (environment, and the Windows registry)
 and verifies certificates against the system's store. Its one timeout is split here
-into a connect timeout and a read timeout (each wait for data).
+into a connect timeout and a read timeout (each wait for data). Feeds are asked for
+gzip-compressed; the size limit holds for what they unpack to as well.
 """
 
 from __future__ import annotations
