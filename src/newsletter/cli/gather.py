@@ -38,8 +38,11 @@ def _collect(sources: list[Source], since: datetime) -> list[SourceResult]:
         ) as progress,
     ):
         task = progress.add_task("Reading sources", total=len(sources))
-        for result in reader.results():
-            results.append(result)
+        pending = reader.results()
+        for source in sources:
+            # The one waited for (read by now, or still being read, when they run at once).
+            progress.update(task, description=f"Reading {source.label}")
+            results.append(next(pending))
             progress.advance(task)
     return results
 
