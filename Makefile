@@ -5,13 +5,37 @@ BIN    := $(VENV)/bin
 # Debian packages the test suite drives for real (pixels, spam scores).
 TEST_DEBS := chromium spamassassin
 
-.PHONY: demo test lint system-packages clean
+.PHONY: demo test test-fast fuzz golden bench lint system-packages clean
 
 demo: $(VENV)/.installed-run
 	$(BIN)/newsletter demo
 
 test: $(VENV)/.installed-dev system-packages
 	$(BIN)/pytest
+
+# The inner loop: no Chromium, SpamAssassin, fuzzing or slow tests.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/pytest -q -m "not chromium and not spamassassin and not slow and not fuzz"
+
+# The fuzz tests with many more examples than CI runs (minutes to hours: stop with Ctrl-C).
+fuzz: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -m fuzz -p no:cacheprovider
+
+# Regenerate the golden files; review the diff before committing it.
+golden: $(VENV)/.installed-dev
+	NEWSLETTER_REGENERATE_GOLDEN=1 $(BIN)/pytest -q tests/test_render_golden.py tests/test_messages_golden.py
+
+# Every benchmark, side by side with its reference tool (bench/README.md has the figures).
+bench: $(VENV)/.installed-dev system-packages
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/gather_sources.py 5
+	$(BIN)/python bench/members_import.py
+	$(BIN)/python bench/render_issue.py
+	$(BIN)/python bench/messages_fill.py
+	$(BIN)/python bench/send_smtp_sink.py
+	$(BIN)/python bench/send_smtp_sink.py --memory
+	cd bench && ../$(BIN)/python send_command.py --rounds 5
+	$(BIN)/python bench/preview_reload.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

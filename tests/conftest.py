@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner, Result
 
 from newsletter.bundled import sample_settings
@@ -18,6 +19,16 @@ from newsletter.workspace import Workspace
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = bool(os.environ.get("CI"))
+
+# Fuzz tests (tests/test_fuzz_*.py): bounded in CI and `make test`, long with `make fuzz`.
+_FUZZ_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=_FUZZ_CHECKS, derandomize=IN_CI
+)
+settings.register_profile(
+    "long", max_examples=5_000, deadline=None, suppress_health_check=_FUZZ_CHECKS
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
