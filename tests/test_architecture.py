@@ -1,0 +1,62 @@
+"""The layering is kept by the import contract in .importlinter, run by `make lint`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO_ROOT
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(source_root: Path) -> subprocess.CompletedProcess[str]:
+    """Run the contract over the `newsletter` package found in ``source_root``."""
+    env = {**os.environ, "PYTHONPATH": str(source_root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(REPO_ROOT / ".importlinter"), "--no-cache"],
+        cwd=source_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def source_copy(tmp_path: Path) -> Path:
+    shutil.copytree(
+        REPO_ROOT / "src" / "newsletter",
+        tmp_path / "newsletter",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return tmp_path
+
+
+def test_the_code_keeps_the_contract(source_copy: Path) -> None:
+    result = lint_imports(source_copy)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "upward"),
+    [
+        ("store.py", "newsletter.cli"),  # nothing imports the CLI
+        ("render/model.py", "newsletter.deliver.transport"),  # a stage importing a later one
+        ("errors.py", "newsletter.settings"),  # the foundation importing above it
+    ],
+)
+def test_an_upward_import_breaks_the_contract(source_copy: Path, module: str, upward: str) -> None:
+    path = source_copy / "newsletter" / module
+    path.write_text(path.read_text(encoding="utf-8") + f"\nimport {upward}  # noqa\n", "utf-8")
+    result = lint_imports(source_copy)
+    assert result.returncode == 1, result.stdout
+    assert "BROKEN" in result.stdout
+    assert upward in result.stdout
