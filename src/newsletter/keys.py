@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from newsletter.errors import SettingsError
 from newsletter.files import write_text_atomic
+from newsletter.textfile import parse_toml, read_text
 from newsletter.workspace import Workspace
 
 UNSUBSCRIBE_ENV = "NEWSLETTER_UNSUBSCRIBE_KEY"
@@ -54,7 +55,7 @@ def load_keys(
             if on_create:
                 on_create(f"Created {path} with new signing keys (keep it private, out of git).")
         try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
+            values = parse_toml(read_text(path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path}: not a valid secrets file: {error}") from None
     keys: dict[str, bytes] = {}

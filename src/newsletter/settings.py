@@ -422,10 +422,12 @@ def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
 
 def parse_settings(file: Path, text: str) -> Settings:
     """Validate the text of a newsletter.toml; ``file`` locates errors and relative paths."""
-    try:
-        import tomllib
+    import tomllib
 
-        data = tomllib.loads(text)
+    from newsletter.textfile import parse_toml
+
+    try:
+        data = parse_toml(text)
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{file}: not valid TOML: {error}") from None
     root = file.parent
@@ -459,8 +461,10 @@ def parse_settings(file: Path, text: str) -> Settings:
 
 
 def load_settings(file: Path) -> Settings:
+    from newsletter.textfile import read_text
+
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file)
     except FileNotFoundError:
         raise SettingsError(f"{file}: file not found") from None
     except UnicodeDecodeError:
