@@ -103,3 +103,42 @@ def test_the_wheel_carries_templates_sample_posts_and_settings(tmp_path: Path) -
     assert "newsletter/data/newsletter.toml" in names
     assert any(n.startswith("newsletter/sample/posts/") for n in names)
     assert "newsletter/cli/app.py" in names
+
+
+def _groups() -> Iterator[tuple[str, typer.core.TyperGroup]]:
+    def walk(prefix: str, command: object) -> Iterator[tuple[str, typer.core.TyperGroup]]:
+        sub = getattr(command, "commands", None)
+        if sub is not None:
+            yield prefix, command  # type: ignore[misc]
+            for name, child in sub.items():
+                yield from walk(f"{prefix} {name}".strip(), child)
+
+    yield from walk("", typer.main.get_command(app))
+
+
+def _listed(help_output: str) -> dict[str, str]:
+    """The "Commands:" section of --help: each command's summary, its wrapped lines joined."""
+    rows: dict[str, str] = {}
+    current = ""
+    for line in help_output.split("Commands:\n", 1)[1].splitlines():
+        if line.startswith("  ") and not line.startswith("   ") and line.strip():
+            current, _, text = line.strip().partition(" ")
+            rows[current] = text.strip()
+        elif line.strip():
+            rows[current] += " " + line.strip()
+    return rows
+
+
+@pytest.mark.parametrize("group", [name for name, _ in _groups()])
+def test_command_lists_show_each_summary_whole_never_cut_mid_phrase(group: str) -> None:
+    # Click cuts a summary at 45 characters or at its first ". ": "forget  Erase a person (GDPR Art."
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, [*group.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    listed = _listed(result.stdout)
+    commands = dict(_groups())[group].commands
+    assert set(listed) == set(commands)
+    for name, command in commands.items():
+        assert command.help, f"`newsletter {group} {name}` has no help"
+        first_paragraph = " ".join(command.help.strip().split("\n\n")[0].split())
+        assert listed[name] == first_paragraph, f"`newsletter {group} {name}`"
+        assert "..." not in listed[name]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -22,7 +24,14 @@ from newsletter.errors import NewsletterError
 
 
 class NewsletterGroup(TyperGroup):
-    """Every command runs through here, so every command fails the same way."""
+    """Every command runs through here, so every command fails the same way, and every
+    command list in --help shows whole summaries."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Typer builds the tree bottom-up: the root group is made last, with every
+        # command and subgroup already in place.
+        _summarise(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -40,6 +49,17 @@ class NewsletterGroup(TyperGroup):
                 "run the command again with --verbose and report the output"
             )
             raise typer.Exit(1) from None
+
+
+def _summarise(command: click.Command) -> None:
+    """Give every command below ``command`` its help's whole first paragraph as the
+    summary that command lists show. Click would cut it at about 45 characters or at
+    its first ". " ("forget  Erase a person (GDPR Art.")."""
+    for child in getattr(command, "commands", {}).values():
+        if child.short_help is None and child.help:
+            first = inspect.cleandoc(child.help).split("\n\n")[0]
+            child.short_help = " ".join(first.split())
+        _summarise(child)
 
 
 def _is_click_control_flow(error: Exception) -> bool:
