@@ -7,7 +7,6 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -51,7 +50,7 @@ class NewsletterGroup(TyperGroup):
             raise typer.Exit(1) from None
 
 
-def _summarise(command: click.Command) -> None:
+def _summarise(command: Any) -> None:
     """Give every command below ``command`` its help's whole first paragraph as the
     summary that command lists show. Click would cut it at about 45 characters or at
     its first ". " ("forget  Erase a person (GDPR Art.")."""
