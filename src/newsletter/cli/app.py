@@ -18,8 +18,9 @@ from newsletter.cli import render as render_cmd
 from newsletter.cli import send as send_cmd
 from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
-from newsletter.cli.state import error_line, state
+from newsletter.cli.state import error_line, out, state
 from newsletter.errors import NewsletterError
+from newsletter.textfile import read_text
 
 
 class NewsletterGroup(TyperGroup):
@@ -114,6 +115,28 @@ def root(
     current.verbose = verbose
 
 
+def docs() -> None:
+    """Show where this installation's guides are: the folder, then each guide's title.
+
+    Help texts and messages name a guide by its file name (web-setup.md); it is in this
+    folder, which comes with every installation. Open it in an editor or a Markdown viewer.
+
+    Example: newsletter docs
+    """
+    from newsletter.bundled import docs_folder
+
+    folder = docs_folder()
+    out.print(str(folder), markup=False)
+    guides = sorted(folder.glob("*.md"))
+    width = max((len(guide.name) for guide in guides), default=0)
+    for guide in guides:
+        title = next(
+            (line.lstrip("# ").strip() for line in read_text(guide).splitlines() if line.strip()),
+            "",
+        )
+        out.print(f"  {guide.name:<{width}}  {title}", markup=False)
+
+
 workspace_cmds.register(app)
 members_cmd.register(app)
 gather_cmd.register(app)
@@ -121,6 +144,7 @@ render_cmd.register(app)
 send_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
+app.command()(docs)
 
 
 def main() -> None:
