@@ -332,3 +332,19 @@ def test_an_unknown_key_like_no_other_lists_the_keys_of_its_table(tmp_path: Path
     assert error_for(tmp_path, text) == (
         '[database]: unknown key "wal"; remove it (the keys of [database] are: path)'
     )
+
+
+def test_a_misspelled_key_in_the_secrets_file_is_named(tmp_path: Path) -> None:
+    from newsletter.keys import load_keys
+    from newsletter.workspace import Workspace
+
+    workspace = Workspace(tmp_path)
+    key = "0123456789abcdef" * 4
+    workspace.secrets_file.write_text(
+        f'unsubscribe_kye = "{key}"\nconfirmation_key = "{key}"\n', encoding="utf-8"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_keys(workspace, environ={})
+    assert str(caught.value) == (
+        f'{workspace.secrets_file}: unknown key "unsubscribe_kye"; did you mean "unsubscribe_key"?'
+    )

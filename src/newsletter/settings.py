@@ -182,16 +182,8 @@ class _Table:
                 raise self._unknown(key)
 
     def _unknown(self, key: str) -> SettingsError:
-        import difflib
-
-        close = difflib.get_close_matches(key, self.keys, n=1)
-        if close:
-            return self.error(f'unknown key "{key}"; did you mean "{close[0]}"?')
         # The label of a numbered table ("[[sources]] #2") names the kind, not the entry.
-        kind = self.label.split(" #")[0]
-        return self.error(
-            f'unknown key "{key}"; remove it (the keys of {kind} are: {", ".join(self.keys)})'
-        )
+        return self.error(unknown_key(key, self.keys, self.label.split(" #")[0]))
 
     def error(self, text: str, key: str | None = None) -> SettingsError:
         where = f"{self.label} {key}" if key else self.label
@@ -262,6 +254,17 @@ _SMTP_KEYS = (
 )
 _DKIM_KEYS = ("selector", "domain", "key_file")
 _DATABASE_KEYS = ("path",)
+
+
+def unknown_key(key: str, known: tuple[str, ...], kind: str) -> str:
+    """'unknown key "postal_adress"; did you mean "postal_address"?', or the keys ``kind``
+    may hold when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f'unknown key "{key}"; did you mean "{close[0]}"?'
+    return f'unknown key "{key}"; remove it (the keys of {kind} are: {", ".join(known)})'
 
 
 def _describe(value: object) -> str:
