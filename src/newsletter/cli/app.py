@@ -20,7 +20,6 @@ from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, out, state
 from newsletter.errors import NewsletterError
-from newsletter.textfile import read_text
 
 
 class NewsletterGroup(TyperGroup):
@@ -124,6 +123,7 @@ def docs() -> None:
     Example: newsletter docs
     """
     from newsletter.bundled import docs_folder
+    from newsletter.textfile import read_text
 
     folder = docs_folder()
     out.print(str(folder), markup=False)
