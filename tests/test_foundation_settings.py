@@ -102,7 +102,7 @@ def test_tls_defaults_to_port_465(tmp_path: Path) -> None:
         ),
         (
             ('path = "posts"', 'path = "posts"\nfilter = "x"'),
-            '[[sources]] #2: unknown key "filter"',
+            '[[sources]] #2: unknown key "filter"; remove it (the keys of [[sources]] are: type, url, path, name)',
         ),
         (
             ('type = "folder"', 'type = "sitemap"'),
@@ -149,7 +149,7 @@ def test_each_mistake_is_one_line_naming_key_and_expectation(
 
 
 def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
-    message = error_for(tmp_path, VALID.replace('name = "Grüne Musterstadt"', "name = Grüne"))
+    message = error_for(tmp_path, VALID.replace('name = "Grüne Musterstadt"', 'name = "Grüne'))
     assert message.startswith("not valid TOML: ")
     assert "line 2" in message
 
@@ -200,7 +200,7 @@ def test_malformed_rates_are_refused(text: str) -> None:
         (
             'name = "Grüne Musterstadt"',
             "name = Grüne",
-            "not valid TOML: Invalid value (at line 2, column 8)",
+            'not valid TOML: line 2: a text must be in quotes; write name = "Grüne"',
         ),
     ],
 )
@@ -232,4 +232,119 @@ def test_a_command_outside_any_workspace_says_how_to_make_one(tmp_path: Path) ->
     assert result.stderr == (
         f"Error: {tmp_path} is not a workspace (it has no newsletter.toml); "
         f'create one with "newsletter init {tmp_path}"\n'
+    )
+
+
+# Every key of every table, each with a valid value: the misspelling test below walks it.
+EVERY_KEY = """\
+[newsletter]
+name = "Grüne Musterstadt"
+locale = "de"
+site_url = "https://www.example.org"
+from = "Grüne Musterstadt <newsletter@example.org>"
+reply_to = "kv@example.org"
+envelope_from = "bounces@example.org"
+postal_address = "Musterstraße 1, 12345 Musterstadt"
+impressum_url = "https://www.example.org/impressum"
+privacy_url = "https://www.example.org/datenschutz"
+responsible = "Erika Beispiel"
+web_url = "https://newsletter.example.org"
+web_remote = false
+default_list = "mitglieder"
+unsubscribe_mailto = "abmelden@example.org"
+archive = false
+logo_url = "https://www.example.org/logo.png"
+
+[[sources]]
+type = "feed"
+url = "https://www.example.org/rss.xml"
+name = "Website"
+
+[[sources]]
+type = "folder"
+path = "posts"
+
+[smtp]
+host = "smtp.example.org"
+port = 587
+security = "starttls"
+username = "newsletter@example.org"
+password_env = "NEWSLETTER_SMTP_PASSWORD"
+rate = "300/h"
+concurrency = 1
+timeout = 60
+
+[dkim]
+selector = "newsletter"
+domain = "example.org"
+key_file = "dkim.pem"
+
+[database]
+path = "newsletter.db"
+"""
+
+
+def _keys_by_table(text: str) -> list[tuple[str, str, int]]:
+    """(table label as errors name it, key, line index) for every key line of ``text``."""
+    found, table, sources = [], "newsletter.toml", 0
+    for index, line in enumerate(text.splitlines()):
+        if line.startswith("[[sources]]"):
+            sources += 1
+            table = f"[[sources]] #{sources}"
+        elif line.startswith("["):
+            table = line
+        elif " = " in line:
+            found.append((table, line.split(" = ")[0], index))
+    return found
+
+
+def test_the_every_key_sample_is_valid_and_holds_every_table(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, EVERY_KEY))
+    assert settings.dkim is not None and settings.smtp is not None
+    assert settings.newsletter.logo_url and settings.newsletter.unsubscribe_mailto
+
+
+@pytest.mark.parametrize(("table", "key", "index"), _keys_by_table(EVERY_KEY))
+def test_a_misspelled_key_is_named_with_the_key_it_should_be_in_every_table(
+    tmp_path: Path, table: str, key: str, index: int
+) -> None:
+    # A typo of a required key used to give only "missing required key": the typo itself,
+    # the one thing to fix, went unnamed.
+    typo = key[:-2] + key[-1] if len(key) > 3 else key + key[-1]
+    lines = EVERY_KEY.splitlines()
+    lines[index] = lines[index].replace(key, typo, 1)
+    assert error_for(tmp_path, "\n".join(lines)) == (
+        f'{table}: unknown key "{typo}"; did you mean "{key}"?'
+    )
+
+
+def test_a_misspelled_key_comes_before_any_other_mistake_of_its_table(tmp_path: Path) -> None:
+    text = EVERY_KEY.replace("postal_address =", "postal_adress =").replace(
+        'responsible = "Erika Beispiel"\n', ""
+    )
+    assert error_for(tmp_path, text) == (
+        '[newsletter]: unknown key "postal_adress"; did you mean "postal_address"?'
+    )
+
+
+def test_an_unknown_key_like_no_other_lists_the_keys_of_its_table(tmp_path: Path) -> None:
+    text = EVERY_KEY.replace('path = "newsletter.db"', 'path = "newsletter.db"\nwal = true')
+    assert error_for(tmp_path, text) == (
+        '[database]: unknown key "wal"; remove it (the keys of [database] are: path)'
+    )
+
+
+def test_a_misspelled_key_in_the_secrets_file_is_named(tmp_path: Path) -> None:
+    from newsletter.keys import load_keys
+    from newsletter.workspace import Workspace
+
+    workspace = Workspace(tmp_path)
+    key = "0123456789abcdef" * 4
+    workspace.secrets_file.write_text(
+        f'unsubscribe_kye = "{key}"\nconfirmation_key = "{key}"\n', encoding="utf-8"
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_keys(workspace, environ={})
+    assert str(caught.value) == (
+        f'{workspace.secrets_file}: unknown key "unsubscribe_kye"; did you mean "unsubscribe_key"?'
     )

@@ -1,4 +1,4 @@
-"""Files that ship with the package: default templates, sample posts and settings.
+"""Files that ship with the package: default templates, sample posts and settings, guides.
 
 In a wheel they sit inside the package (see ``force-include`` in pyproject.toml);
 in a source checkout, editable install included, they are the repository's own
@@ -41,6 +41,12 @@ def sample_settings() -> Path:
 def sample_issue() -> Path:
     """The sample issue's issue.md (the repository's ``issues/2026-11``)."""
     return _locate("sample/issue.md", f"issues/{SAMPLE_ISSUE}/issue.md")
+
+
+def docs_folder() -> Path:
+    """The guides (web-setup.md, glossary.md): ``newsletter docs`` prints where they are,
+    and messages name them by file name only, as an installation has no docs/ beside it."""
+    return _locate("docs", "docs")
 
 
 def data_file(name: str) -> Path:

@@ -28,6 +28,7 @@ import yaml
 from newsletter.errors import IssueError
 from newsletter.files import write_text_atomic
 from newsletter.post import Image, Post
+from newsletter.textfile import read_text
 from newsletter.workspace import Workspace
 
 ISSUE_FILE = "issue.md"
@@ -125,7 +126,7 @@ def read_gathered(folder: Path) -> tuple[PostKey, ...]:
     if not path.exists():
         return ()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
         return tuple(PostKey(str(p["id"]), str(p.get("url", ""))) for p in data["posts"])
     except (ValueError, KeyError, TypeError) as error:
         raise IssueError(
@@ -215,7 +216,7 @@ def _post(fields: _Fields) -> Post:
 
 
 def parse_issue(path: Path, slug: str, text: str) -> Issue:
-    lines = text.lstrip("\ufeff").splitlines()
+    lines = text.splitlines()
     try:
         end = lines.index(_FENCE, 1) if lines and lines[0].strip() == _FENCE else -1
     except ValueError:
@@ -257,7 +258,7 @@ def parse_issue(path: Path, slug: str, text: str) -> Issue:
 def load_issue(folder: Path) -> Issue:
     path = folder / ISSUE_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise IssueError(f"{path}: file not found") from None
     except UnicodeDecodeError:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from newsletter.errors import SettingsError
 from newsletter.files import write_text_atomic
+from newsletter.settings import unknown_key
+from newsletter.textfile import parse_toml, read_text
 from newsletter.workspace import Workspace
 
 UNSUBSCRIBE_ENV = "NEWSLETTER_UNSUBSCRIBE_KEY"
@@ -54,9 +56,12 @@ def load_keys(
             if on_create:
                 on_create(f"Created {path} with new signing keys (keep it private, out of git).")
         try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
+            values = parse_toml(read_text(path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SettingsError(f"{path}: not a valid secrets file: {error}") from None
+    for name in values:
+        if name not in _KEY_NAMES:
+            raise SettingsError(f"{path}: {unknown_key(name, tuple(_KEY_NAMES), path.name)}")
     keys: dict[str, bytes] = {}
     for name, var in _KEY_NAMES.items():
         value = env.get(var) or values.get(name)

@@ -10,6 +10,7 @@ from newsletter.errors import WorkspaceError
 from newsletter.files import write_text_atomic
 from newsletter.keys import new_secrets_text
 from newsletter.settings import SETTINGS_FILE
+from newsletter.textfile import read_text
 from newsletter.workspace import SECRETS_FILE, Workspace
 
 
@@ -40,7 +41,7 @@ def create_workspace(folder: Path) -> Workspace:
 
 def _extend_gitignore(path: Path) -> None:
     """Add our ignore rules, keeping whatever an existing .gitignore already says."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    existing = read_text(path) if path.exists() else ""
     present = set(existing.splitlines())
     missing = [
         line

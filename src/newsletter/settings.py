@@ -164,22 +164,33 @@ def is_loopback(host: str) -> bool:
 
 
 class _Table:
-    """One TOML table being read: tracks which keys were used so leftovers are errors."""
+    """One TOML table being read against the keys it may hold.
 
-    def __init__(self, file: Path, label: str, data: Any) -> None:
+    Unknown keys are refused before anything else is read: a misspelled required key
+    would otherwise show up only as "missing", and the typo itself would go unnamed.
+    """
+
+    def __init__(self, file: Path, label: str, data: Any, keys: tuple[str, ...]) -> None:
         self.file = file
         self.label = label
         if not isinstance(data, dict):
             raise self.error(f"expected a table, got {_describe(data)}")
         self.data: dict[str, Any] = data
-        self.used: set[str] = set()
+        self.keys = keys
+        for key in data:
+            if key not in keys:
+                raise self._unknown(key)
+
+    def _unknown(self, key: str) -> SettingsError:
+        # The label of a numbered table ("[[sources]] #2") names the kind, not the entry.
+        return self.error(unknown_key(key, self.keys, self.label.split(" #")[0]))
 
     def error(self, text: str, key: str | None = None) -> SettingsError:
         where = f"{self.label} {key}" if key else self.label
         return SettingsError(f"{self.file}: {where}: {text}")
 
     def _get(self, key: str, kind: type[T], expected: str, default: T | None) -> T | None:
-        self.used.add(key)
+        assert key in self.keys, f"{key} is read but not declared for {self.label}"
         if key not in self.data:
             return default
         value = self.data[key]
@@ -207,14 +218,53 @@ class _Table:
             raise self.error(f"expected {expected}, got {_describe(value)}", key)
         return value
 
-    def finish(self) -> None:
-        for key in self.data:
-            if key not in self.used:
-                import difflib
 
-                close = difflib.get_close_matches(key, sorted(self.used), n=1)
-                hint = f'; did you mean "{close[0]}"?' if close else ""
-                raise self.error(f'unknown key "{key}"{hint}')
+# The keys each table may hold, in the order the sample file writes them.
+_TOP_KEYS = ("newsletter", "sources", "smtp", "dkim", "database")
+_NEWSLETTER_KEYS = (
+    "name",
+    "locale",
+    "site_url",
+    "from",
+    "reply_to",
+    "envelope_from",
+    "postal_address",
+    "impressum_url",
+    "privacy_url",
+    "responsible",
+    "web_url",
+    "web_remote",
+    "default_list",
+    "unsubscribe_mailto",
+    "archive",
+    "logo_url",
+)
+_SOURCE_KEYS = ("type", "url", "path", "name")
+# "password" is known so that it gets its own message instead of "unknown key".
+_SMTP_KEYS = (
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "password",
+    "rate",
+    "concurrency",
+    "timeout",
+)
+_DKIM_KEYS = ("selector", "domain", "key_file")
+_DATABASE_KEYS = ("path",)
+
+
+def unknown_key(key: str, known: tuple[str, ...], kind: str) -> str:
+    """'unknown key "postal_adress"; did you mean "postal_address"?', or the keys ``kind``
+    may hold when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f'unknown key "{key}"; did you mean "{close[0]}"?'
+    return f'unknown key "{key}"; remove it (the keys of {kind} are: {", ".join(known)})'
 
 
 def _describe(value: object) -> str:
@@ -276,7 +326,6 @@ def _newsletter(table: _Table) -> NewsletterSettings:
     )
     if settings.logo_url is not None:
         table.check("logo_url", settings.logo_url, _is_web_url, url)
-    table.finish()
     return settings
 
 
@@ -287,7 +336,6 @@ def _source(table: _Table, root: Path) -> SourceSettings:
     url = table.maybe("url", str, "an http(s) address")
     path = table.maybe("path", str, "a path relative to the workspace")
     name = table.maybe("name", str, "a text")
-    table.finish()
     if url is not None:
         table.check("url", url, _is_web_url, "an absolute http(s) address")
     if SourceType(kind) is SourceType.FEED and (url is None) == (path is None):
@@ -335,7 +383,7 @@ def _smtp(table: _Table) -> SmtpSettings:
     table.check(
         "timeout", timeout, lambda v: 1 <= v <= 600, "seconds, a whole number from 1 to 600"
     )
-    settings = SmtpSettings(
+    return SmtpSettings(
         host=host,
         port=port,
         security=Security(security),
@@ -345,8 +393,6 @@ def _smtp(table: _Table) -> SmtpSettings:
         concurrency=concurrency,
         timeout=float(timeout),
     )
-    table.finish()
-    return settings
 
 
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)
@@ -367,7 +413,6 @@ def _dkim(table: _Table, root: Path) -> DkimSettings:
     domain = table.required("domain", str, 'the signing domain, e.g. "example.org"')
     table.check("domain", domain, _is_dns_name, 'a domain like "example.org"')
     key_file = table.required("key_file", str, "a path relative to the workspace")
-    table.finish()
     return DkimSettings(selector=selector, domain=domain, key_file=root / key_file)
 
 
@@ -375,33 +420,39 @@ def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
     if not isinstance(raw, list):
         raise SettingsError(f"{file}: sources: expected [[sources]] tables, got {_describe(raw)}")
     for number, entry in enumerate(raw, start=1):
-        yield _source(_Table(file, f"[[sources]] #{number}", entry), root)
+        yield _source(_Table(file, f"[[sources]] #{number}", entry, _SOURCE_KEYS), root)
 
 
 def parse_settings(file: Path, text: str) -> Settings:
     """Validate the text of a newsletter.toml; ``file`` locates errors and relative paths."""
-    try:
-        import tomllib
+    import tomllib
 
-        data = tomllib.loads(text)
+    from newsletter.textfile import parse_toml
+
+    try:
+        data = parse_toml(text)
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{file}: not valid TOML: {error}") from None
     root = file.parent
-    top = _Table(file, "newsletter.toml", data)
+    top = _Table(file, "newsletter.toml", data, _TOP_KEYS)
     newsletter = _newsletter(
-        _Table(file, "[newsletter]", top.required("newsletter", dict, "a table"))
+        _Table(file, "[newsletter]", top.required("newsletter", dict, "a table"), _NEWSLETTER_KEYS)
     )
     sources = tuple(_sources(file, top.optional("sources", list, "[[sources]] tables", []), root))
     smtp_data = top.maybe("smtp", dict, "a table")
-    smtp = _smtp(_Table(file, "[smtp]", smtp_data)) if smtp_data is not None else None
+    smtp = _smtp(_Table(file, "[smtp]", smtp_data, _SMTP_KEYS)) if smtp_data is not None else None
     dkim_data = top.maybe("dkim", dict, "a table")
-    dkim = _dkim(_Table(file, "[dkim]", dkim_data), root) if dkim_data is not None else None
-    database = _Table(file, "[database]", top.optional("database", dict, "a table", {}))
+    dkim = (
+        _dkim(_Table(file, "[dkim]", dkim_data, _DKIM_KEYS), root)
+        if dkim_data is not None
+        else None
+    )
+    database = _Table(
+        file, "[database]", top.optional("database", dict, "a table", {}), _DATABASE_KEYS
+    )
     db_path = root / database.optional(
         "path", str, "a path relative to the workspace", "newsletter.db"
     )
-    database.finish()
-    top.finish()
     return Settings(
         file=file,
         newsletter=newsletter,
@@ -413,8 +464,10 @@ def parse_settings(file: Path, text: str) -> Settings:
 
 
 def load_settings(file: Path) -> Settings:
+    from newsletter.textfile import read_text
+
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file)
     except FileNotFoundError:
         raise SettingsError(f"{file}: file not found") from None
     except UnicodeDecodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,12 +18,19 @@ from newsletter.cli import render as render_cmd
 from newsletter.cli import send as send_cmd
 from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
-from newsletter.cli.state import error_line, state
+from newsletter.cli.state import error_line, out, state
 from newsletter.errors import NewsletterError
 
 
 class NewsletterGroup(TyperGroup):
-    """Every command runs through here, so every command fails the same way."""
+    """Every command runs through here, so every command fails the same way, and every
+    command list in --help shows whole summaries."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Typer builds the tree bottom-up: the root group is made last, with every
+        # command and subgroup already in place.
+        _summarise(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -40,6 +48,17 @@ class NewsletterGroup(TyperGroup):
                 "run the command again with --verbose and report the output"
             )
             raise typer.Exit(1) from None
+
+
+def _summarise(command: Any) -> None:
+    """Give every command below ``command`` its help's whole first paragraph as the
+    summary that command lists show. Click would cut it at about 45 characters or at
+    its first ". " ("forget  Erase a person (GDPR Art.")."""
+    for child in getattr(command, "commands", {}).values():
+        if child.short_help is None and child.help:
+            first = inspect.cleandoc(child.help).split("\n\n")[0]
+            child.short_help = " ".join(first.split())
+        _summarise(child)
 
 
 def _is_click_control_flow(error: Exception) -> bool:
@@ -95,6 +114,29 @@ def root(
     current.verbose = verbose
 
 
+def docs() -> None:
+    """Show where this installation's guides are: the folder, then each guide's title.
+
+    Help texts and messages name a guide by its file name (web-setup.md); it is in this
+    folder, which comes with every installation. Open it in an editor or a Markdown viewer.
+
+    Example: newsletter docs
+    """
+    from newsletter.bundled import docs_folder
+    from newsletter.textfile import read_text
+
+    folder = docs_folder()
+    out.print(str(folder), markup=False)
+    guides = sorted(folder.glob("*.md"))
+    width = max((len(guide.name) for guide in guides), default=0)
+    for guide in guides:
+        title = next(
+            (line.lstrip("# ").strip() for line in read_text(guide).splitlines() if line.strip()),
+            "",
+        )
+        out.print(f"  {guide.name:<{width}}  {title}", markup=False)
+
+
 workspace_cmds.register(app)
 members_cmd.register(app)
 gather_cmd.register(app)
@@ -102,6 +144,7 @@ render_cmd.register(app)
 send_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
+app.command()(docs)
 
 
 def main() -> None:

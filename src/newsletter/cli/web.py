@@ -23,7 +23,7 @@ def serve(
     (web_url/archiv) are answered here. Run it behind your web server, which does
     HTTPS. On one machine, unsubscribes go straight into the workspace's database; with
     web_remote = true (a web server of its own) they wait until the office runs
-    newsletter sync. See docs/web-setup.md. Ctrl-C stops it.
+    newsletter sync. See web-setup.md ("newsletter docs" shows where). Ctrl-C stops it.
 
     Example: newsletter serve --port 8080
     """

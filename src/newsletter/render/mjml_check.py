@@ -17,6 +17,7 @@ from xml.parsers import expat
 
 from newsletter.errors import TemplateError
 from newsletter.render.mjml_schema import ANY_ATTRIBUTE, ATTRIBUTES, HTML_CONTENT
+from newsletter.textfile import read_text
 
 TEMPLATE_SUFFIX = ".mjml"
 _WRAPPER = "nl-template"
@@ -102,7 +103,7 @@ def _explain(error: expat.ExpatError, stack: list[_Open]) -> str:
 def _check_file(path: Path, mtime_ns: int, size: int) -> None:
     # mtime and size are in the key so an edited file is checked again.
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except UnicodeDecodeError:
         raise TemplateError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     check_source(text, path)

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from newsletter.errors import TemplateError
 from newsletter.render.plaintext import markdown_to_text
+from newsletter.textfile import TEXT_ENCODING
 
 # Raw HTML in the editorial is shown as text, not passed through: staff write
 # Markdown, and the email must stay well-formed (xhtmlOut) for our MJML check.
@@ -42,7 +43,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     """One environment per templates folder, kept for the process: compiled templates are
     cached, and ``auto_reload`` picks up edits (``newsletter preview``)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=jinja2.FileSystemLoader(templates_dir, encoding=TEXT_ENCODING),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["mjml", "html"], default_for_string=False),
         trim_blocks=True,

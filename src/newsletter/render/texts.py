@@ -13,6 +13,7 @@ from typing import Any
 
 from newsletter.errors import TemplateError
 from newsletter.render.placeholders import Greeting
+from newsletter.textfile import parse_toml, read_text
 
 THEME_FILE = "theme.toml"
 TEXTS_DIR = "texts"
@@ -20,7 +21,7 @@ TEXTS_DIR = "texts"
 
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return parse_toml(read_text(path))
     except FileNotFoundError:
         raise TemplateError(
             f"{path}: file not found", "copy it from a new workspace (newsletter init)"

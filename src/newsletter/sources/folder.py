@@ -15,6 +15,7 @@ from newsletter.settings import SourceSettings
 from newsletter.sources.contract import PostFile, PostFileReader, SourceResult
 from newsletter.sources.markdown_post import read_markdown_post
 from newsletter.sources.page_export import read_page_export
+from newsletter.textfile import decode_text
 
 READERS: dict[str, PostFileReader] = {
     ".md": read_markdown_post,
@@ -27,7 +28,7 @@ def read_text(path: Path) -> str:
     """UTF-8 (with or without BOM); else Windows-1252, which Notepad on German PCs writes."""
     data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
+        return decode_text(data)
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 

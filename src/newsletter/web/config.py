@@ -96,5 +96,5 @@ def _require_office_keys(workspace: Workspace, env: Mapping[str, str]) -> None:
         return
     raise WebError(
         f"this web server has no signing keys ({workspace.secrets_file} is missing)",
-        "copy secrets.toml from the office's workspace into this one (see docs/web-setup.md)",
+        'copy secrets.toml from the office\'s workspace into this one (see web-setup.md; "newsletter docs" shows where)',
     )

@@ -145,7 +145,7 @@ def _request(client: httpx.Client, method: str, path: str, **options: Any) -> An
         raise WebError(
             "the web server refused the sync secret",
             "both machines need the same secrets.toml (or the same NEWSLETTER_SYNC_SECRET); "
-            "see docs/web-setup.md",
+            'see web-setup.md ("newsletter docs" shows where)',
         )
     if response.status_code == 404 and path == EVENTS_PATH:
         raise WebError(
