@@ -60,3 +60,20 @@ def test_an_upward_import_breaks_the_contract(source_copy: Path, module: str, up
     assert result.returncode == 1, result.stdout
     assert "BROKEN" in result.stdout
     assert upward in result.stdout
+
+
+def test_every_package_and_module_has_its_layer() -> None:
+    """A module left out of the layers would be checked by nothing."""
+    config = (REPO_ROOT / ".importlinter").read_text(encoding="utf-8")
+    layers = config.split("layers =", 1)[1].split("#", 1)[0]
+    named = {
+        name.strip() for line in layers.splitlines() for name in line.replace(":", "|").split("|")
+    }
+    package = REPO_ROOT / "src" / "newsletter"
+    present = {
+        f"newsletter.{path.stem if path.is_file() else path.name}"
+        for path in package.iterdir()
+        if (path.suffix == ".py" and path.stem not in {"__init__", "__main__"})
+        or (path.is_dir() and (path / "__init__.py").is_file())
+    }
+    assert present - named == set(), "add these to a layer in .importlinter"
