@@ -10,17 +10,11 @@ or in the text part, and the subject goes out as staff wrote it.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
 from html import escape
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit
 
 import pytest
 
@@ -35,29 +29,29 @@ from newsletter.render.build import (
     build_issue,
     load_build,
 )
+from newsletter.settings import NewsletterSettings
 from newsletter.workspace import Workspace
+from tests.placeholder_support import (
+    LOOKALIKES,
+    TRACKER,
+    WEB_HOST,
+    assert_no_member_value_leaves,
+    html_addresses,
+    member_values,
+    parts,
+    text_addresses,
+)
 
-from .test_gather_support import FeedServer, feed_source, fixed_clock, folder_source, run_gather
+from .test_gather_support import (
+    FeedServer,
+    feed_source,
+    fixed_clock,
+    folder_source,
+    make_workspace,
+    run_gather,
+)
 
 KEY = b"hostile-tests-unsubscribe-key-0123456789"
-WEB_HOST = "newsletter.example.org"  # web_url's host in test_gather_support's settings
-TRACKER = "https://tracker.example.net/c?u=[[token]]&g=[[greeting]]"
-# The old markers, their spellings after the tools (percent-encoded, escaped), what a
-# template writes, and things shaped like today's markers with a guessed nonce.
-LOOKALIKES = (
-    "[[token]]",
-    "[[greeting]]",
-    "[[ token ]]",
-    "[[TOKEN]]",
-    "%5B%5Btoken%5D%5D",
-    "%5b%5bgreeting%5d%5d",
-    "&#91;&#91;token&#93;&#93;",
-    "{{ member.unsubscribe_url }}",
-    "{{member.greeting}}",
-    "{first_name}",
-    "nltoken" + "0" * 32,
-    "nlgreeting" + "0" * 32,
-)
 HOSTILE = " ".join(LOOKALIKES)
 MEMBER = Member(
     subscription_id="Hostile-Member-00000000",
@@ -145,8 +139,6 @@ def issue_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: FeedServe
 
 
 def _workspace(root: Path, feed_url: str) -> Workspace:
-    from .test_gather_support import make_workspace
-
     workspace = make_workspace(root, folder_source(), feed_source(feed_url))
     posts = root / "posts"
     posts.mkdir()
@@ -154,71 +146,6 @@ def _workspace(root: Path, feed_url: str) -> Workspace:
     (posts / "2026-11-10-seite.txt").write_text(PAGE_EXPORT, encoding="utf-8")
     shutil.copytree(default_templates(), root / "templates")
     return workspace
-
-
-class _Addresses(HTMLParser):
-    """Every address an HTML document links to or loads: href, src, srcset, and the rest."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if value is None:
-                continue
-            if name == "srcset":
-                self.urls.extend(part.split()[0] for part in value.split(",") if part.strip())
-            elif name in ("href", "src", "background", "poster", "action", "cite", "data"):
-                self.urls.append(value)
-
-
-def html_addresses(document: str) -> list[str]:
-    parser = _Addresses()
-    parser.feed(document)
-    parser.close()
-    return parser.urls
-
-
-_TEXT_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>()]+")
-
-
-def text_addresses(text: str) -> list[str]:
-    return _TEXT_URL.findall(text)
-
-
-def spellings(value: str) -> set[str]:
-    """``value`` as it could stand in an address: as is, percent- or HTML-encoded."""
-    return {value, quote(value, safe=""), quote_plus(value), escape(value), value.lower()}
-
-
-def readings(url: str) -> set[str]:
-    """``url`` and what a server would read out of it."""
-    return {url, unquote(url), unquote_plus(url), unquote(unquote(url)), url.lower()}
-
-
-def assert_no_member_value_leaves(urls: list[str], values: list[str]) -> None:
-    """No member value in any address on another host than the web side's."""
-    foreign = [url for url in urls if (urlsplit(url.strip()).hostname or "") != WEB_HOST]
-    assert foreign, "the hostile links did not reach the email: the test proves nothing"
-    for url in foreign:
-        for reading in readings(url):
-            for value in values:
-                for spelling in spellings(value):
-                    assert spelling not in reading, f"{value!r} leaks through {url}"
-
-
-def parts(message: bytes) -> tuple[EmailMessage, str, str]:
-    parsed = message_from_bytes(message, policy=default)
-    assert isinstance(parsed, EmailMessage)
-    text = parsed.get_body(("plain",))
-    html = parsed.get_body(("html",))
-    assert text is not None and html is not None
-    return parsed, text.get_content(), html.get_content()
-
-
-def member_values(first_name: str, address: str, token: str) -> list[str]:
-    return [token, first_name, f"Hallo {first_name},", address, address.split("@")[0]]
 
 
 def test_hostile_content_gets_no_member_value_into_a_foreign_link(issue_dir: Path) -> None:
@@ -260,5 +187,5 @@ def test_the_preview_of_hostile_content_leaks_nothing_either(issue_dir: Path) ->
     assert_no_member_value_leaves(text_addresses(text), values)
 
 
-def _settings(issue_dir: Path):  # type: ignore[no-untyped-def]
+def _settings(issue_dir: Path) -> NewsletterSettings:
     return Workspace(issue_dir.parents[1]).settings.newsletter
