@@ -172,7 +172,9 @@ def test_hostile_content_gets_no_member_value_into_a_foreign_link(issue_dir: Pat
     # The hostile text reached the member as written, old markers and all, unfilled.
     assert "[[token]]" in text and "[[greeting]]" in text
     assert "nltoken" + "0" * 32 in html and "{first_name}" in html
-    assert "https://tracker.example.net/c?u=[[token]]&g=[[greeting]]" in text
+    # The feed's link, the Markdown post's url: and the page export's address line.
+    for link in (TRACKER, "/md?u=[[token]]&g=[[greeting]]&n={first_name}", "/page?u=[[token]]"):
+        assert link in text
     # The subject and preheader went out as staff wrote them.
     assert message["Subject"] == f"Betreff {HOSTILE}"
     assert f"Vorspann {escape(HOSTILE)}" in html
