@@ -13,15 +13,18 @@ from newsletter.members.records import Recipient as Member
 from newsletter.messages.dryrun import Problem, dry_run
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import GREETING, TOKEN, Greeting
+from newsletter.render.placeholders import Greeting, Markers
 from tests.render_support import KEY, render_workspace
 
 DATE = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+MARKERS = Markers.new()
+GREETING, TOKEN = MARKERS.greeting, MARKERS.token
 EMAIL = RenderedEmail(
     subject="Newsletter",
     html=f"<p>{GREETING}</p><a href='https://newsletter.example.org/abmelden?token={TOKEN}'>x</a>",
     text=f"{GREETING}\n{TOKEN}\n",
     greeting=Greeting("Hallo {first_name},", "Hallo,"),
+    markers=MARKERS,
 )
 MEMBERS = [
     Member("AAAAAAAAAAAAAAAAAAAAAA", 1, "erika@example.org", "Erika", "", ""),

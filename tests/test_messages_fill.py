@@ -21,17 +21,20 @@ from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import compose_message
 from newsletter.messages.template import MessageTemplate, build_template, recipient_of
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import GREETING, TOKEN, Greeting, unsubscribe_placeholder
+from newsletter.render.placeholders import Greeting, Markers
 from newsletter.settings import NewsletterSettings
 from tests.render_support import KEY, render_workspace
 
 DATE = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 WEB = "https://newsletter.example.org"
+MARKERS = Markers.new()
+GREETING, TOKEN = MARKERS.greeting, MARKERS.token
 EMAIL = RenderedEmail(
     subject="Newsletter November: Grünkohl",
-    html=f'<p style="margin:0">{GREETING}</p>\n<p>Text</p><a href="{unsubscribe_placeholder(WEB)}">ab</a>\n',
-    text=f"{GREETING}\n\n.Punkt am Zeilenanfang\nAbmelden: {unsubscribe_placeholder(WEB)}\n",
+    html=f'<p style="margin:0">{GREETING}</p>\n<p>Text</p><a href="{MARKERS.unsubscribe_url(WEB)}">ab</a>\n',
+    text=f"{GREETING}\n\n.Punkt am Zeilenanfang\nAbmelden: {MARKERS.unsubscribe_url(WEB)}\n",
     greeting=Greeting(named="Hallo {first_name},", anonymous="Hallo,"),
+    markers=MARKERS,
 )
 SUBSCRIPTION = "AbCdEfGhIjKlMnOpQrStUv"
 
@@ -140,6 +143,8 @@ names = st.one_of(
 # Any column: markers between random text with and without line breaks, long lines too.
 _CHUNKS = st.one_of(
     st.sampled_from([GREETING, TOKEN, "\n", "\r\n", " ", "=", ".", "..", "ü", "€", "\t"]),
+    # Other renders' markers and the old fixed ones: text like any other here.
+    st.sampled_from([Markers.new().token, "[[greeting]]", "[[token]]", GREETING[:-1]]),
     st.text(_ANY_CHARACTER, max_size=90),
     st.text(st.sampled_from(["x", " ", "=", "ä"]), min_size=70, max_size=200),
 )
@@ -173,7 +178,7 @@ def test_a_filled_message_decodes_like_one_built_from_scratch(
     named: str,
     subject: str,
 ) -> None:
-    email = RenderedEmail(subject, html, text, Greeting(named + "{first_name}!", named))
+    email = RenderedEmail(subject, html, text, Greeting(named + "{first_name}!", named), MARKERS)
     person = member(f"{local}@{domain}", first_name=first_name, last_name=last_name, name=name)
     assert_same_as_reference(newsletter, template_of(newsletter, email), person)
 

@@ -8,9 +8,11 @@ import pytest
 
 from newsletter.errors import TemplateError
 from newsletter.render.compile import compile_mjml, inline_css
-from newsletter.render.placeholders import GREETING, TOKEN
+from newsletter.render.placeholders import Markers
 
 ORIGIN = Path("templates/email.mjml")
+MARKERS = Markers.new()
+GREETING, TOKEN = MARKERS.greeting, MARKERS.token
 MJML = f"""<mjml lang="de">
   <mj-head>
     <mj-attributes><mj-all font-family="Arial, sans-serif" /></mj-attributes>

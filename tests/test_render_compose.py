@@ -20,27 +20,22 @@ from newsletter.messages.compose import (
 )
 from newsletter.render.build import build_issue, load_build
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import (
-    GREETING,
-    TOKEN,
-    Greeting,
-    MemberFields,
-    fill_html,
-    fill_text,
-    first_name_of,
-    unsubscribe_placeholder,
-)
+from newsletter.render.placeholders import Greeting, Markers, MemberFields, first_name_of
 from newsletter.settings import NewsletterSettings
 from newsletter.workspace import Workspace
 from tests.render_support import KEY, issue_dir, render_workspace
 
 DATE = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 TOKEN_VALUE = "AbCdEfGhIjKlMnOpQrStUv.signature_-"
+MARKERS = Markers.new()
+GREETING, TOKEN = MARKERS.greeting, MARKERS.token
+fill_html, fill_text = MARKERS.fill_html, MARKERS.fill_text
 EMAIL = RenderedEmail(
     subject="Newsletter November: Grünkohl",
-    html=f'<p>{GREETING}</p><a href="{unsubscribe_placeholder("https://newsletter.example.org")}">ab</a>\n',
-    text=f"{GREETING}\n\nAbmelden: {unsubscribe_placeholder('https://newsletter.example.org')}\n",
+    html=f'<p>{GREETING}</p><a href="{MARKERS.unsubscribe_url("https://newsletter.example.org")}">ab</a>\n',
+    text=f"{GREETING}\n\nAbmelden: {MARKERS.unsubscribe_url('https://newsletter.example.org')}\n",
     greeting=Greeting(named="Hallo {first_name},", anonymous="Hallo,"),
+    markers=MARKERS,
 )
 
 
@@ -136,7 +131,9 @@ def test_multipart_alternative_with_filled_text_and_html(settings: NewsletterSet
 
 
 def test_quoted_printable_lines_stay_within_76(settings: NewsletterSettings) -> None:
-    long_email = RenderedEmail(EMAIL.subject, "<p>" + "ä" * 500 + "</p>", "x" * 300, EMAIL.greeting)
+    long_email = RenderedEmail(
+        EMAIL.subject, "<p>" + "ä" * 500 + "</p>", "x" * 300, EMAIL.greeting, MARKERS
+    )
     message = compose_message(
         long_email,
         Addressee("e@example.org"),
@@ -206,7 +203,8 @@ def test_preview_is_for_the_sample_member_with_a_valid_token(workspace: Workspac
     assert f"abmelden?token={token}" in text.get_content()
     html = preview.get_body(("html",))
     assert html is not None and isinstance(html, EmailMessage)
-    assert html.get_content() == fill_html(email.html, MemberFields("Hallo Erika,", token))
+    filled = email.markers.fill_html(email.html, MemberFields("Hallo Erika,", token))
+    assert html.get_content() == filled
 
 
 def test_load_build_gives_back_what_render_wrote(workspace: Workspace) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from newsletter.render.build import load_build
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import Greeting
+from newsletter.render.placeholders import Greeting, Markers
 from newsletter.web.archive import public_html
 from newsletter.workspace import Workspace
 from tests.web_support import (
@@ -87,15 +87,17 @@ def test_odd_archive_addresses_are_404(workspace: Workspace, rendered: Path, pat
 
 
 def test_public_html_drops_the_link_and_its_separator_and_greets_everyone() -> None:
+    m = Markers.new()
     email = RenderedEmail(
         subject="Betreff",
         html=(
-            '<p>[[greeting]]</p><p><a href="https://n.example.org/abmelden?token=[[token]]" '
+            f'<p>{m.greeting}</p><p><a href="https://n.example.org/abmelden?token={m.token}" '
             'style="color:#555">Abbestellen</a> · <a href="https://example.org/impressum">'
-            "Impressum</a></p><p>Link: https://n.example.org/abmelden?token=[[token]]</p>"
+            f"Impressum</a></p><p>Link: https://n.example.org/abmelden?token={m.token}</p>"
         ),
         text="",
         greeting=Greeting(named="Hallo {first_name},", anonymous="Hallo <alle>,"),
+        markers=m,
     )
     assert public_html(email) == (
         '<p>Hallo &lt;alle&gt;,</p><p><a href="https://example.org/impressum">Impressum</a></p>'

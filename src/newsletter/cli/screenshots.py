@@ -18,9 +18,8 @@ def save_screenshots(email: RenderedEmail, build_dir: Path, unsubscribe_key: byt
     """PNGs of the email at 375 and 700 px and in dark mode, as the sample member gets it."""
     from newsletter.preview.content import sample_member_fields
     from newsletter.preview.screenshots import take_screenshots
-    from newsletter.render.placeholders import fill_html
 
-    html = fill_html(email.html, sample_member_fields(email, unsubscribe_key))
+    html = email.markers.fill_html(email.html, sample_member_fields(email, unsubscribe_key))
     shots = take_screenshots(html, build_dir)
     out.print("Screenshots:", markup=False)
     for path in shots.files:

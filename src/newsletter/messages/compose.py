@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from newsletter.errors import MessageError
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import MemberFields, fill_html, fill_text, unsubscribe_url
+from newsletter.render.placeholders import MemberFields, unsubscribe_url
 from newsletter.settings import NewsletterSettings
 
 # Headers are encoded for SMTP (RFC 2047 words for umlauts, CRLF line ends). Header
@@ -133,10 +133,16 @@ def compose_message(
     message["List-Unsubscribe"] = list_unsubscribe(settings, token)
     message["List-Unsubscribe-Post"] = ONE_CLICK
     message.set_content(
-        fill_text(email.text, fields), subtype="plain", charset="utf-8", cte="quoted-printable"
+        email.markers.fill_text(email.text, fields),
+        subtype="plain",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     message.add_alternative(
-        fill_html(email.html, fields), subtype="html", charset="utf-8", cte="quoted-printable"
+        email.markers.fill_html(email.html, fields),
+        subtype="html",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     # A non-ASCII local part cannot be encoded into ASCII headers: such a message goes out
     # as UTF-8 (RFC 6531), and only over a server that offers SMTPUTF8.

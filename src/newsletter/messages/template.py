@@ -39,7 +39,7 @@ from newsletter.messages.identity import MessageIds
 from newsletter.messages.qp import encode_piece, normal_lines
 from newsletter.messages.signing import DkimSigner
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import GREETING, TOKEN, MemberFields, fill_html, fill_text
+from newsletter.render.placeholders import MemberFields
 from newsletter.settings import NewsletterSettings
 
 
@@ -64,14 +64,12 @@ _HEADER_SLOTS = {
     "List-Unsubscribe": Slot.LIST_UNSUBSCRIBE,
 }
 _BODY_SLOTS = {
-    "plain": {GREETING: Slot.TEXT_GREETING, TOKEN: Slot.TEXT_TOKEN},
-    "html": {GREETING: Slot.HTML_GREETING, TOKEN: Slot.HTML_TOKEN},
+    "plain": (Slot.TEXT_GREETING, Slot.TEXT_TOKEN),
+    "html": (Slot.HTML_GREETING, Slot.HTML_TOKEN),
 }
 # A greeting holds no control characters: names are cleaned, the wording is checked.
 _SEPARATOR = "\0"
-_BOTH_MARKERS = f"{GREETING}{_SEPARATOR}{TOKEN}"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MARKERS = re.compile(f"({re.escape(GREETING)}|{re.escape(TOKEN)})")
 # Only what fills the fixed headers; the sample's own To, token and dates are replaced.
 _SAMPLE = Addressee(address="member@example.invalid")
 _SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -141,6 +139,7 @@ class MessageTemplate:
     email: RenderedEmail
     settings: NewsletterSettings
     unsubscribe_key: bytes
+    both_markers: str  # the email's greeting and token markers, _SEPARATOR between them
     envelope_sender: str
     message_ids: MessageIds
     skeleton: Skeleton
@@ -185,8 +184,9 @@ class MessageTemplate:
             token=token,
         )
         # The markers filled by fill_text and fill_html themselves, both in one call each.
-        text_greeting, text_token = fill_text(_BOTH_MARKERS, fields).split(_SEPARATOR)
-        html_greeting, html_token = fill_html(_BOTH_MARKERS, fields).split(_SEPARATOR)
+        markers = self.email.markers
+        text_greeting, text_token = markers.fill_text(self.both_markers, fields).split(_SEPARATOR)
+        html_greeting, html_token = markers.fill_html(self.both_markers, fields).split(_SEPARATOR)
         greeting, token_piece = encode_piece(text_greeting), encode_piece(text_token)
         values = [  # in Slot order
             address_line("To", to),
@@ -250,10 +250,12 @@ def build_template(
         subject_prefix=subject_prefix,
     )
     pieces = _message_pieces(sample, email)
+    markers = email.markers
     return MessageTemplate(
         email=email,
         settings=settings,
         unsubscribe_key=unsubscribe_key,
+        both_markers=f"{markers.greeting}{_SEPARATOR}{markers.token}",
         envelope_sender=_envelope_sender(envelope_from or settings.envelope_from, settings),
         message_ids=MessageIds(unsubscribe_key, issue, sender_address(settings).domain),
         skeleton=Skeleton.of(pieces),
@@ -288,14 +290,19 @@ def _message_pieces(sample: EmailMessage, email: RenderedEmail) -> list[Piece]:
         pieces.append(f"\r\n--{boundary}\r\n".encode("ascii"))
         pieces.extend(folded(name, value) for name, value in part.items())
         pieces.append(b"\r\n")
-        pieces.extend(_body_pieces(bodies[subtype], _BODY_SLOTS[subtype]))
+        greeting, token = _BODY_SLOTS[subtype]
+        slots = {email.markers.greeting: greeting, email.markers.token: token}
+        pieces.extend(_body_pieces(bodies[subtype], slots))
     pieces.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
     return pieces
 
 
 def _body_pieces(body: str, slots: Mapping[str, Slot]) -> list[Piece]:
+    """``body`` cut at the markers (the keys of ``slots``), and only at those: the
+    markers of this render, which no content can hold (placeholders.py)."""
     # re.split with a group keeps the markers at the odd positions.
-    parts = _MARKERS.split(normal_lines(body))
+    markers = "|".join(re.escape(marker) for marker in slots)
+    parts = re.split(f"({markers})", normal_lines(body))
     return [slots[part] if n % 2 else encode_piece(part) for n, part in enumerate(parts)]
 
 

@@ -14,7 +14,7 @@ from newsletter.members.tokens import sign_token
 from newsletter.render.build import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
 from newsletter.render.email import render_email
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import MemberFields, fill_html, fill_text
+from newsletter.render.placeholders import MemberFields
 from newsletter.workspace import Workspace
 
 
@@ -48,8 +48,8 @@ def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes
     return PreviewContent(
         subject=email.subject,
         preheader=issue.preheader,
-        html=fill_html(email.html, fields),
-        text=fill_text(email.text, fields),
+        html=email.markers.fill_html(email.html, fields),
+        text=email.markers.fill_text(email.text, fields),
         warnings=tuple(str(warning) for warning in result.warnings),
         own_hosts=settings.own_hosts,
     )

@@ -2,18 +2,20 @@
 
 ``preview.eml`` is what a member would get, addressed to a made-up sample member: no
 real member's data ever lands in ``build/``. ``email.json`` keeps what the Messages
-stage needs beside the HTML and text (the subject and the greeting's wording), so a
-build is complete on its own and a resumed send uses exactly what was rendered.
+stage needs beside the HTML and text (the subject, the greeting's wording and the
+per-member markers this render chose), so a build is complete on its own and a resumed
+send uses exactly what was rendered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import IssueError
 from newsletter.files import write_bytes_atomic, write_text_atomic
@@ -21,7 +23,7 @@ from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import Addressee, compose_message, new_message_id
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import Greeting
+from newsletter.render.placeholders import LEGACY_MARKERS, Greeting, Markers
 from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ HTML_FILE = "email.html"
 TEXT_FILE = "email.txt"
 PREVIEW_FILE = "preview.eml"
 MANIFEST_FILE = "email.json"
+_MARKER = re.compile(r"[a-z0-9]{32,}")
 
 SAMPLE_MEMBER = Addressee(
     address="erika.mustermann@example.org", name="Erika Mustermann", first_name="Erika"
@@ -89,6 +92,7 @@ def build_issue(workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes) -
     manifest = {
         "subject": email.subject,
         "greeting": {"named": email.greeting.named, "anonymous": email.greeting.anonymous},
+        "markers": {"greeting": email.markers.greeting, "token": email.markers.token},
     }
     write_text_atomic(folder / HTML_FILE, email.html)
     write_text_atomic(folder / TEXT_FILE, email.text)
@@ -112,6 +116,7 @@ def load_build(issue_dir: Path) -> RenderedEmail:
             html=(folder / HTML_FILE).read_text(encoding="utf-8"),
             text=(folder / TEXT_FILE).read_text(encoding="utf-8"),
             greeting=Greeting(named=str(greeting["named"]), anonymous=str(greeting["anonymous"])),
+            markers=_markers(manifest),
         )
     except FileNotFoundError as error:
         raise IssueError(
@@ -125,6 +130,18 @@ def load_build(issue_dir: Path) -> RenderedEmail:
         ) from None
 
 
+def _markers(manifest: dict[str, Any]) -> Markers:
+    if "markers" not in manifest:
+        return LEGACY_MARKERS  # rendered before markers were random; see check_build_current
+    markers = manifest["markers"]
+    chosen = Markers(greeting=str(markers["greeting"]), token=str(markers["token"]))
+    # A short or odd one (a hand-edited file) would fill members' data into text it matches.
+    usable = all(_MARKER.fullmatch(marker) for marker in (chosen.greeting, chosen.token))
+    if not usable or chosen.greeting in chosen.token or chosen.token in chosen.greeting:
+        raise ValueError("markers: not the random markers render writes")
+    return chosen
+
+
 def build_hash(issue_dir: Path) -> str:
     """What a send freezes: the rendered files every member's message is made from."""
     digest = hashlib.sha256()
@@ -135,8 +152,14 @@ def build_hash(issue_dir: Path) -> str:
 
 
 def check_build_current(workspace: Workspace, issue_dir: Path) -> None:
-    """Refuse a build that is older than its issue.md or any template (render again)."""
-    load_build(issue_dir)  # a missing or damaged build says so first
+    """Refuse a build that is older than its issue.md or any template (render again), and
+    one with the fixed markers of old versions, which content could write too."""
+    if load_build(issue_dir).markers == LEGACY_MARKERS:  # a missing or damaged one says so
+        raise IssueError(
+            f"the build of {issue_dir.name} was made by an older version of newsletter, "
+            "whose per-member fields a feed could fill into its own links",
+            f"render again: newsletter render {issue_dir.name}",
+        )
     built = min((issue_dir / BUILD_DIR / n).stat().st_mtime for n in (HTML_FILE, TEXT_FILE))
     sources = [issue_dir / ISSUE_FILE, *workspace.templates_dir.rglob("*")]
     newer = [path for path in sources if path.is_file() and path.stat().st_mtime > built]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from newsletter.issue import Issue
-from newsletter.render.placeholders import GREETING, unsubscribe_placeholder
+from newsletter.render.placeholders import Markers
 from newsletter.settings import NewsletterSettings
 
 ARCHIVE_PATH = "/archiv"
@@ -21,6 +21,7 @@ def template_context(
     settings: NewsletterSettings,
     texts: dict[str, Any],
     theme: dict[str, Any],
+    markers: Markers,
 ) -> dict[str, Any]:
     """Names templates use: see templates/README.md for the list."""
     return {
@@ -34,7 +35,7 @@ def template_context(
         "theme": theme,
         # Filled per member later; see placeholders.py.
         "member": {
-            "greeting": GREETING,
-            "unsubscribe_url": unsubscribe_placeholder(settings.web_url),
+            "greeting": markers.greeting,
+            "unsubscribe_url": markers.unsubscribe_url(settings.web_url),
         },
     }

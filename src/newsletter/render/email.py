@@ -11,6 +11,7 @@ from newsletter.render.compile import compile_mjml, inline_css
 from newsletter.render.context import template_context
 from newsletter.render.mjml_check import check_document, check_templates
 from newsletter.render.model import RenderedEmail
+from newsletter.render.placeholders import Markers
 from newsletter.render.templates import render_template
 from newsletter.render.texts import greeting_of, load_texts, load_theme, texts_file
 from newsletter.settings import Settings
@@ -35,7 +36,9 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
     """Templates → our MJML check → mjml-python → premailer, and the plain text."""
     newsletter = settings.newsletter
     texts = load_texts(templates_dir, newsletter.locale)
-    context = template_context(issue, newsletter, texts, load_theme(templates_dir))
+    # New markers for every render: the content is already gathered and cannot know them.
+    markers = Markers.new()
+    context = template_context(issue, newsletter, texts, load_theme(templates_dir), markers)
     check_templates(templates_dir)
     origin = templates_dir / HTML_TEMPLATE
     mjml = render_template(templates_dir, HTML_TEMPLATE, context)
@@ -47,6 +50,7 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
         html=_ending_in_newline(html),
         text=_ending_in_newline(text),
         greeting=greeting_of(texts, texts_file(templates_dir, newsletter.locale)),
+        markers=markers,
     )
     return RenderResult(
         email, check_email(email.html, issue.subject, issue.preheader, settings.own_hosts)

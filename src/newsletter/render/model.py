@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsletter.render.placeholders import Greeting
+from newsletter.render.placeholders import Greeting, Markers
 
 
 @dataclass(frozen=True)
 class RenderedEmail:
     """One issue's email, compiled once; ``html`` and ``text`` still hold the per-member
-    placeholders of ``placeholders.py``."""
+    ``markers`` this render chose (``placeholders.py``)."""
 
     subject: str
     html: str
     text: str
     greeting: Greeting
+    markers: Markers

@@ -23,24 +23,21 @@ from newsletter.files import write_text_atomic
 from newsletter.issue import read_sent_mark
 from newsletter.render.build import load_build
 from newsletter.render.model import RenderedEmail
-from newsletter.render.placeholders import GREETING, TOKEN
 from newsletter.workspace import Workspace
 
 # What an issue folder may be called in a URL; anything else is not looked up at all.
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-# The email's unsubscribe link, and the separator that follows it in the footer's row.
-_UNSUBSCRIBE_LINK = re.compile(
-    r"<a\b[^>]*" + re.escape(TOKEN) + r"[^>]*>.*?</a>(?:\s*·\s*)?", re.DOTALL | re.IGNORECASE
-)
-_LEFTOVER_LINK = re.compile(r"\S*" + re.escape(TOKEN))
 
 
 def public_html(email: RenderedEmail) -> str:
     """The email as anyone may see it: the anonymous greeting, no unsubscribe link."""
-    document = _UNSUBSCRIBE_LINK.sub("", email.html)
-    # A template may show the link as text too; its token placeholder must never be a link.
-    document = _LEFTOVER_LINK.sub("", document)
-    return document.replace(GREETING, html.escape(email.greeting.anonymous))
+    token = re.escape(email.markers.token)
+    # The email's unsubscribe link, and the separator that follows it in the footer's row.
+    link = re.compile(r"<a\b[^>]*" + token + r"[^>]*>.*?</a>(?:\s*·\s*)?", re.DOTALL | re.I)
+    document = link.sub("", email.html)
+    # A template may show the link as text too; its token marker must never be a link.
+    document = re.sub(r"\S*" + token, "", document)
+    return document.replace(email.markers.greeting, html.escape(email.greeting.anonymous))
 
 
 @dataclass(frozen=True)
