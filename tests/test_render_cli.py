@@ -66,7 +66,30 @@ def test_warnings_are_printed_and_strict_fails(ws: Workspace) -> None:
     assert "Warning: no preheader" in lenient.stderr
     strict = run(ws, SLUG, "--strict")
     assert error_line(strict).startswith("Error: 1 warning and --strict is on")
-    assert (issue_dir(ws) / "build" / "email.html").is_file()
+    assert "Warning: no preheader" in strict.stderr
+
+
+def test_a_failed_strict_render_leaves_the_previous_build(ws: Workspace) -> None:
+    assert run(ws, SLUG).exit_code == 0
+    build = issue_dir(ws) / "build"
+    before = {path.name: path.read_bytes() for path in build.iterdir()}
+    issue_md = issue_dir(ws) / "issue.md"
+    edit(issue_md, "Was im Kreisverband Musterstadt los war – und was bald ansteht.", "")
+    edit(issue_md, "Newsletter November: Radwege", "Newsletter November (neu): Radwege")
+    strict = run(ws, SLUG, "--strict")
+    assert error_line(strict).startswith("Error: 1 warning and --strict is on")
+    assert "previous build" in strict.stderr
+    assert {path.name: path.read_bytes() for path in build.iterdir()} == before
+
+
+def test_a_failed_strict_render_of_a_new_issue_writes_no_build(ws: Workspace) -> None:
+    edit(
+        issue_dir(ws) / "issue.md",
+        "Was im Kreisverband Musterstadt los war – und was bald ansteht.",
+        "",
+    )
+    assert error_line(run(ws, SLUG, "--strict")).startswith("Error: 1 warning and --strict")
+    assert not (issue_dir(ws) / "build").exists()
 
 
 def test_strict_passes_a_clean_issue(ws: Workspace) -> None:
