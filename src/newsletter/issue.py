@@ -5,9 +5,13 @@ explains everything: each problem names the file, the post and the field. An unk
 field is an error too: gather rewrites the file, and a misspelt field would be lost.
 
 Beside issue.md, an issue folder holds:
-- ``gathered.json``: every post gather has put into this issue (id and url). A post
-  listed there but no longer in issue.md was deleted by staff, and a later gather
-  leaves it out. Deleting its entry lets gather offer the post again.
+- ``gathered.json``: what gather remembers. Every post it has put into this issue (id
+  and url): a post listed there but no longer in issue.md was deleted by staff, and a
+  later gather leaves it out; deleting its entry lets gather offer the post again.
+  When gather last ran (the next issue's default cut-off looks at it). And the texts
+  gather derived (default subject, preheader): while issue.md still holds them
+  unchanged they follow the issue's content (``follow_content``); once staff change
+  one, theirs stays.
 - ``sent.json``: the sent mark, written when the first real send starts. A sent issue
   is frozen: gather refuses it and skips its posts in later issues.
 - ``build/``: what render makes.
@@ -17,11 +21,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,6 +34,9 @@ from newsletter.errors import IssueError
 from newsletter.files import write_text_atomic
 from newsletter.post import Image, Post
 from newsletter.workspace import Workspace
+
+if TYPE_CHECKING:
+    from newsletter.settings import NewsletterSettings
 
 ISSUE_FILE = "issue.md"
 BUILD_DIR = "build"
@@ -42,6 +50,9 @@ _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _ISSUE_FIELDS = ("subject", "preheader", "date", "list", "posts")
 _POST_FIELDS = ("id", "title", "url", "date", "summary", "image", "categories", "source")
 _IMAGE_FIELDS = ("url", "alt", "caption")
+# How many post titles the derived preheader names.
+PREHEADER_TITLES = 3
+_MONTH_SLUG = re.compile(r"^(\d{4})-(\d{2})(?:-\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,23 @@ class KnownPosts:
 
 
 @dataclass(frozen=True)
+class DerivedTexts:
+    """The texts made from an issue's content rather than written by a person."""
+
+    subject: str
+    preheader: str
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What gather remembers about an issue (``gathered.json``)."""
+
+    posts: tuple[PostKey, ...] = ()
+    gathered_at: datetime | None = None
+    derived: DerivedTexts | None = None
+
+
+@dataclass(frozen=True)
 class SentMark:
     started_at: datetime
     build_hash: str
@@ -120,27 +148,85 @@ def write_sent_mark(folder: Path, mark: SentMark) -> None:
     write_text_atomic(folder / SENT_MARK, json.dumps(data, indent=2) + "\n")
 
 
-def read_gathered(folder: Path) -> tuple[PostKey, ...]:
+def read_gathered(folder: Path) -> Gathered:
     path = folder / GATHERED_FILE
     if not path.exists():
-        return ()
+        return Gathered()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return tuple(PostKey(str(p["id"]), str(p.get("url", ""))) for p in data["posts"])
+        posts = tuple(PostKey(str(p["id"]), str(p.get("url", ""))) for p in data["posts"])
+        at = data.get("gathered_at")
+        gathered_at = datetime.fromisoformat(at) if isinstance(at, str) else None
+        texts = data.get("derived")
+        derived = (
+            DerivedTexts(str(texts["subject"]), str(texts["preheader"]))
+            if isinstance(texts, dict)
+            else None
+        )
     except (ValueError, KeyError, TypeError) as error:
         raise IssueError(
             f"{path}: damaged ({error})",
             "delete it; then gather may offer posts again that were deleted from issue.md",
         ) from None
+    if gathered_at is not None and gathered_at.tzinfo is None:
+        gathered_at = None
+    return Gathered(posts, gathered_at, derived)
 
 
-def write_gathered(folder: Path, keys: tuple[PostKey, ...]) -> None:
-    data = {
-        "about": "Posts gather has put into this issue. One deleted from issue.md stays out; "
-        "delete its entry here to have gather offer it again.",
-        "posts": [{"id": key.id, "url": key.url} for key in keys],
+def write_gathered(folder: Path, gathered: Gathered) -> None:
+    data: dict[str, Any] = {
+        "about": "What gather remembers. posts: posts it has put into this issue; one "
+        "deleted from issue.md stays out (delete its entry here to have gather offer it "
+        "again). derived: the subject and preheader gather made; while issue.md holds them "
+        "unchanged they follow the posts.",
     }
+    if gathered.gathered_at is not None:
+        data["gathered_at"] = gathered.gathered_at.isoformat()
+    if gathered.derived is not None:
+        data["derived"] = {
+            "subject": gathered.derived.subject,
+            "preheader": gathered.derived.preheader,
+        }
+    data["posts"] = [{"id": key.id, "url": key.url} for key in gathered.posts]
     write_text_atomic(folder / GATHERED_FILE, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def issue_month(issue: Issue) -> date:
+    """The month an issue is for: its slug's (2027-01, 2027-01-2), else its date's."""
+    match = _MONTH_SLUG.match(issue.slug)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return date(int(match.group(1)), int(match.group(2)), 1)
+    return issue.date.date().replace(day=1)
+
+
+def derive_texts(issue: Issue, settings: NewsletterSettings) -> DerivedTexts:
+    """The default subject (name and the issue's month) and preheader (first titles)."""
+    from babel.dates import format_date
+
+    month = format_date(issue_month(issue), "LLLL y", locale=settings.locale.value)
+    return DerivedTexts(
+        subject=f"{settings.name}: Newsletter {month}",
+        preheader=" · ".join(post.title for post in issue.posts[:PREHEADER_TITLES]),
+    )
+
+
+def follow_content(
+    issue: Issue, derived: DerivedTexts | None, settings: NewsletterSettings
+) -> Issue:
+    """The issue with each derived text that nobody has edited made anew from its content."""
+    if derived is None:
+        return issue
+    now = derive_texts(issue, settings)
+    return replace(
+        issue,
+        subject=now.subject if issue.subject == derived.subject else issue.subject,
+        preheader=now.preheader if issue.preheader == derived.preheader else issue.preheader,
+    )
+
+
+def load_current_issue(folder: Path, settings: NewsletterSettings) -> Issue:
+    """The issue as render shows it: issue.md, with unedited derived texts made anew."""
+    return follow_content(load_issue(folder), read_gathered(folder).derived, settings)
 
 
 class _Fields:

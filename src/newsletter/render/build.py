@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from newsletter.errors import IssueError
 from newsletter.files import write_bytes_atomic, write_text_atomic
-from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_issue, read_sent_mark
+from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_current_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import Addressee, compose_message, new_message_id
 from newsletter.render.model import RenderedEmail
@@ -96,7 +96,7 @@ def build_issue(
             "so its build is frozen",
             "to change it, make a new issue with newsletter gather --slug NEW-SLUG",
         )
-    issue = load_issue(issue_dir)
+    issue = load_current_issue(issue_dir, workspace.settings.newsletter)
     # Here: send reads builds through this module and needs none of the templating.
     from newsletter.render.email import render_email
 
