@@ -183,7 +183,7 @@ def test_an_unreachable_feed_is_one_line_and_writes_nothing(
 def test_a_misspelt_field_in_issue_md_is_named(ws: Workspace) -> None:
     assert run_gather(ws).exit_code == 0
     path = ws.issues_dir / "2026-11" / "issue.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("  summary:", "  sumary:", 1))
+    path.write_text(path.read_text(encoding="utf-8").replace("\n  summary:", "\n  sumary:", 1))
     result = run_gather(ws)
     assert result.exit_code == 1
     assert result.stderr == (

@@ -129,8 +129,8 @@ def test_the_preheader_follows_the_posts_until_staff_edit_it(ws: Workspace) -> N
     assert load_issue(folder).preheader == f"{second} · {third} · {fourth}"
     # Once staff write their own, it stays, whatever happens to the posts.
     text = (folder / "issue.md").read_text(encoding="utf-8")
-    start = text.index("preheader:")
-    end = text.index("\ndate:", start)  # the preheader may run over several lines
+    start = text.index("\npreheader:") + 1
+    end = text.index("\n# date:", start)  # the preheader may run over several lines
     (folder / "issue.md").write_text(
         text[:start] + "preheader: Unser Text" + text[end:], encoding="utf-8"
     )

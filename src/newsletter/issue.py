@@ -300,6 +300,74 @@ def _post(fields: _Fields) -> Post:
     )
 
 
+_KNOWN_FIELDS = frozenset((*_ISSUE_FIELDS, *_POST_FIELDS, *_IMAGE_FIELDS))
+# `key: value` on one line, the value unquoted (no quote, block or flow start).
+_PLAIN_FIELD = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?)(?P<key>\w+):[ \t]+(?P<value>[^'\"|>\[{&*!%@`#\s].*)$"
+)
+_MAPPING_IN_VALUE = "mapping values are not allowed"
+# Each mended line costs one more parse; a file with more such lines gets the message.
+_MAX_MENDED = 50
+
+
+def _mended(lines: list[str], number: int) -> str | None:
+    """Line ``number`` with its unquoted value in quotes, when that is surely what was meant.
+
+    Staff write `subject: Grüne Musterstadt: Radweg`; YAML reads the second colon as a
+    new mapping. The line is mended only when it is a known field with the whole value
+    on that line (a value continued on the next lines is left to the message).
+    """
+    match = _PLAIN_FIELD.match(lines[number])
+    if match is None or match["key"] not in _KNOWN_FIELDS:
+        return None
+    column = len(match["lead"])
+    for following in lines[number + 1 :]:
+        if following.strip() and not following.lstrip().startswith("#"):
+            if len(following) - len(following.lstrip()) > column:
+                return None  # continued below
+            break
+    value, hash_, comment = match["value"].partition(" #")
+    quoted = json.dumps(value.rstrip(), ensure_ascii=False)
+    return f"{match['lead']}{match['key']}: {quoted}" + (f"  #{comment}" if hash_ else "")
+
+
+def _load_front_matter(path: Path, lines: list[str]) -> Any:
+    lines = list(lines)
+    for _ in range(_MAX_MENDED + 1):
+        try:
+            return yaml.load("\n".join(lines), Loader=_LOADER) or {}  # noqa: S506 (safe)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            problem = str(getattr(error, "problem", None) or error)
+            if mark is None:
+                raise IssueError(f"{path}: front matter is not valid YAML: {problem}") from None
+            mended = (
+                _mended(lines, mark.line)
+                if problem.startswith(_MAPPING_IN_VALUE) and mark.line < len(lines)
+                else None
+            )
+            if mended is None:
+                raise _yaml_error(path, lines, mark.line, problem) from None
+            lines[mark.line] = mended
+    raise IssueError(f"{path}: too many unquoted texts with a colon; put each in quotes")
+
+
+def _yaml_error(path: Path, lines: list[str], number: int, problem: str) -> IssueError:
+    # Line numbers count in issue.md: the front matter starts after the first "---".
+    where = f"{path}: line {number + 2}"
+    field = re.match(r"^\s*(?:-\s+)?(\w+):", lines[number]) if number < len(lines) else None
+    if field is not None and problem.startswith(_MAPPING_IN_VALUE):
+        key = field.group(1)
+        return IssueError(
+            f"{where}: the {key} has a colon that YAML reads as a new field",
+            f'put the {key} in quotes: {key}: "…"',
+        )
+    return IssueError(
+        f"{where}: front matter is not valid YAML ({problem})",
+        'if a text there holds a colon or starts with a special sign, put it in quotes: title: "…"',
+    )
+
+
 def parse_issue(path: Path, slug: str, text: str) -> Issue:
     lines = text.lstrip("\ufeff").splitlines()
     try:
@@ -310,14 +378,7 @@ def parse_issue(path: Path, slug: str, text: str) -> Issue:
         raise IssueError(
             f"{path}: the front matter must start and end with a line of three dashes (---)"
         )
-    try:
-        data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER) or {}  # noqa: S506 (safe)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {mark.line + 2}" if mark is not None else ""
-        raise IssueError(
-            f"{path}: front matter is not valid YAML{line}: {getattr(error, 'problem', error)}"
-        ) from None
+    data = _load_front_matter(path, lines[1:end])
     top = _Fields(path, "", data)
     top.only(_ISSUE_FIELDS)
     raw_posts = data.get("posts") or []
@@ -366,17 +427,59 @@ def _post_data(post: Post) -> dict[str, Any]:
     return data
 
 
+# What staff read above each field of the issue.md gather writes (English, like the
+# command line; the examples are what members read). A re-gather writes them again.
+_FIELD_NOTES = {
+    "subject": "# subject: the subject line in members' inboxes (made from the month until you change it).",
+    "preheader": "# preheader: the line mail apps show after the subject (the first post titles until you change it).",
+    "date": "# date: the issue's date, shown in the email's header.",
+    "list": "# list: the member list to send to; without it, default_list in newsletter.toml. Example:",
+    "posts": "# posts: in the order the email shows them. Reorder or delete freely: gather never adds a deleted one again.",
+}
+_POST_NOTES = (
+    "#   id: how gather recognises the post; leave it as it is.",
+    "#   title: the heading of the teaser.",
+    '#   url: where the title and "Weiterlesen" lead; empty for no link.',
+    "#   date: when the post was published, shown under the title.",
+    "#   summary: the teaser text.",
+    "#   image: url: the picture; alt: what screen readers say (describe the picture); caption: shown below it.",
+    "#   categories: the site's categories (gather --category picks by them).",
+    "#   source: the source in newsletter.toml the post came from.",
+)
+_EDITORIAL_NOTES = (
+    "# ------------------------------------------------------------------------------------",
+    "# Write the editorial below the next line of three dashes: the letter at the top of the email.",
+    "# Markdown: an empty line starts a new paragraph, a line break stays a line break,",
+    "# **bold**, *italic*, [link text](https://www.example.org/...).",
+    '# One salutation per email: if the first line ends with a comma, like "Liebe Mitglieder,",',
+    '# it replaces the greeting ("Hallo Erika,"). Write {first_name} in it to name each member:',
+    '# "Hallo {first_name}, liebe Mitglieder," (members without a first name get "Hallo,").',
+)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    text: str = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=100)
+    return text
+
+
 def format_issue(issue: Issue) -> str:
-    data: dict[str, Any] = {
-        "subject": issue.subject,
-        "preheader": issue.preheader,
-        "date": issue.date.isoformat(),
-    }
-    if issue.list_name:
-        data["list"] = issue.list_name
-    data["posts"] = [_post_data(post) for post in issue.posts]
-    front = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=100)
-    return f"{_FENCE}\n{front}{_FENCE}\n\n{issue.editorial.strip()}\n"
+    """issue.md as gather writes it: every field with a one-line note for staff above it."""
+    parts = [
+        _FIELD_NOTES["subject"],
+        _dump({"subject": issue.subject}),
+        _FIELD_NOTES["preheader"],
+        _dump({"preheader": issue.preheader}),
+        _FIELD_NOTES["date"],
+        _dump({"date": issue.date.isoformat()}),
+        _FIELD_NOTES["list"],
+        _dump({"list": issue.list_name}) if issue.list_name else "# list: mitglieder",
+        _FIELD_NOTES["posts"],
+        *_POST_NOTES,
+        _dump({"posts": [_post_data(post) for post in issue.posts]}),
+        *_EDITORIAL_NOTES,
+    ]
+    front = "\n".join(part.rstrip("\n") for part in parts)
+    return f"{_FENCE}\n{front}\n{_FENCE}\n\n{issue.editorial.strip()}\n"
 
 
 def save_issue(folder: Path, issue: Issue) -> None:
