@@ -63,10 +63,10 @@ def test_warnings_are_printed_and_strict_fails(ws: Workspace) -> None:
     edit(issue_md, "Was im Kreisverband Musterstadt los war – und was bald ansteht.", "")
     lenient = run(ws, SLUG)
     assert lenient.exit_code == 0, lenient.output
-    assert "Warning: no preheader" in lenient.stderr
+    assert "Warning: issue.md: no preheader" in lenient.stderr
     strict = run(ws, SLUG, "--strict")
     assert error_line(strict).startswith("Error: 1 warning and --strict is on")
-    assert "Warning: no preheader" in strict.stderr
+    assert "Warning: issue.md: no preheader" in strict.stderr
 
 
 def test_a_failed_strict_render_leaves_the_previous_build(ws: Workspace) -> None:

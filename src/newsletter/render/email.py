@@ -7,7 +7,7 @@ from pathlib import Path
 
 from newsletter.errors import IssueError
 from newsletter.issue import Issue
-from newsletter.render.checks import RenderWarning, check_email
+from newsletter.render.checks import Origins, RenderWarning, check_email
 from newsletter.render.compile import compile_mjml, inline_css
 from newsletter.render.context import template_context
 from newsletter.render.mjml_check import check_document, check_templates
@@ -62,5 +62,6 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
         greeting=greeting,
     )
     return RenderResult(
-        email, check_email(email.html, issue.subject, issue.preheader, settings.own_hosts)
+        email,
+        check_email(email.html, issue.subject, issue.preheader, Origins.of(issue, settings)),
     )
