@@ -180,3 +180,16 @@ def test_render_help_has_an_example() -> None:
     result = CliRunner().invoke(app, ["render", "--help"])
     assert result.exit_code == 0
     assert "Example: newsletter render 2026-11" in result.stdout
+
+
+def test_an_issue_with_no_posts_and_no_editorial_is_refused_in_one_line(ws: Workspace) -> None:
+    issue_md = issue_dir(ws) / "issue.md"
+    text = issue_md.read_text(encoding="utf-8")
+    head = text[: text.index("posts:")]
+    issue_md.write_text(head + "posts: []\n---\n\n", encoding="utf-8")
+    message = error_line(run(ws, SLUG))
+    assert message == (
+        f"Error: issue {SLUG} has no posts and no editorial, so there is nothing to send; "
+        "write an editorial below the front matter of issue.md, or gather posts into it"
+    )
+    assert not (issue_dir(ws) / "build").exists()
