@@ -67,13 +67,27 @@ def test_valid_settings_are_typed_with_defaults(tmp_path: Path) -> None:
     assert settings.database_path == tmp_path / "newsletter.db"
 
 
-def test_own_hosts_are_site_web_side_and_feeds(tmp_path: Path) -> None:
+def test_own_hosts_are_site_and_web_side_not_any_feed(tmp_path: Path) -> None:
+    # A feed from another site (the state party's, a blog host) is not the office's:
+    # its images must be warned about.
     text = VALID.replace("https://www.example.org/rss.xml", "https://Feeds.Example.net/rss.xml")
     assert load_settings(write(tmp_path, text)).own_hosts == {
         "www.example.org",
         "newsletter.example.org",
-        "feeds.example.net",
     }
+
+
+def test_a_feed_named_as_the_offices_own_adds_its_host(tmp_path: Path) -> None:
+    text = VALID.replace(
+        'url = "https://www.example.org/rss.xml"',
+        'url = "https://Feeds.Example.net/rss.xml"\nown = true',
+    )
+    settings = load_settings(write(tmp_path, text))
+    assert settings.sources[0].own is True
+    assert settings.own_hosts == {"www.example.org", "newsletter.example.org", "feeds.example.net"}
+    bad = text.replace("own = true", 'own = "ja"')
+    with pytest.raises(SettingsError, match="own: expected true or false"):
+        load_settings(write(tmp_path, bad))
 
 
 def test_tls_defaults_to_port_465(tmp_path: Path) -> None:
@@ -102,7 +116,7 @@ def test_tls_defaults_to_port_465(tmp_path: Path) -> None:
         ),
         (
             ('path = "posts"', 'path = "posts"\nfilter = "x"'),
-            '[[sources]] #2: unknown key "filter"; remove it (the keys of [[sources]] are: type, url, path, name)',
+            '[[sources]] #2: unknown key "filter"; remove it (the keys of [[sources]] are: type, url, path, name, own)',
         ),
         (
             ('type = "folder"', 'type = "sitemap"'),

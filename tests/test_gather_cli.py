@@ -140,7 +140,9 @@ def test_a_sent_issue_is_refused_and_untouched(ws: Workspace) -> None:
     assert issue_text(ws) == before
 
 
-def test_posts_of_a_sent_issue_are_skipped_and_the_cutoff_is_its_send(ws: Workspace) -> None:
+def test_posts_of_a_sent_issue_are_skipped_and_the_cutoff_is_its_newest_post(
+    ws: Workspace,
+) -> None:
     assert run_gather(ws, "--slug", "2026-11-a").exit_code == 0
     write_sent_mark(
         ws.issues_dir / "2026-11-a", SentMark(datetime(2026, 11, 1, 9, 0, tzinfo=BERLIN), "x")
@@ -148,7 +150,7 @@ def test_posts_of_a_sent_issue_are_skipped_and_the_cutoff_is_its_send(ws: Worksp
     result = run_gather(ws)
     assert result.exit_code == 0, result.output
     table = " ".join(result.stdout.split())
-    assert "posts since 2026-11-01" in table
+    assert "posts since 2026-11-16 18:30" in table
     assert "skipped: already sent" in table
     assert load_issue(ws.issues_dir / "2026-11").posts == ()
 
@@ -181,7 +183,7 @@ def test_an_unreachable_feed_is_one_line_and_writes_nothing(
 def test_a_misspelt_field_in_issue_md_is_named(ws: Workspace) -> None:
     assert run_gather(ws).exit_code == 0
     path = ws.issues_dir / "2026-11" / "issue.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("  summary:", "  sumary:", 1))
+    path.write_text(path.read_text(encoding="utf-8").replace("\n  summary:", "\n  sumary:", 1))
     result = run_gather(ws)
     assert result.exit_code == 1
     assert result.stderr == (

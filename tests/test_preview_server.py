@@ -171,3 +171,73 @@ def test_the_page_says_so_when_the_preview_has_stopped(
     expect(page.locator("#stopped")).to_be_visible(timeout=UPDATE_MS)
     expect(page.locator("#stopped")).to_contain_text("newsletter preview 2026-12")
     context.close()
+
+
+def _png() -> bytes:
+    """A 4×4 red PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\0" + b"\xff\0\0" * 4 for _ in range(4))
+    header = struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_images_from_the_site_on_a_non_default_port_show_as_in_the_email(
+    browser: Browser, workspace: Workspace, issue_dir: Path
+) -> None:
+    import http.server
+    import threading
+
+    image = _png()
+
+    class Images(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Images)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    try:
+        settings = workspace.settings_file.read_text(encoding="utf-8")
+        workspace.settings_file.write_text(
+            settings.replace('"https://www.example.org"', f'"{origin}"', 1), encoding="utf-8"
+        )
+        issue_md = issue_dir / "issue.md"
+        text = issue_md.read_text(encoding="utf-8")
+        issue_md.write_text(
+            text.replace("https://www.example.org/bilder/lichterfest.jpg", f"{origin}/bild.png"),
+            encoding="utf-8",
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        keep_on_this_machine(context, [])
+        page = context.new_page()
+        with serving(preview_app(workspace, issue_dir)) as address:
+            page.goto(address)
+            frame = email_frame(page, 700)
+            page.wait_for_load_state("networkidle")
+            loaded = frame.eval_on_selector(
+                f"img[src='{origin}/bild.png']", "img => img.complete && img.naturalWidth"
+            )
+        context.close()
+        assert loaded == 4
+    finally:
+        site.shutdown()
+        site.server_close()

@@ -63,10 +63,33 @@ def test_warnings_are_printed_and_strict_fails(ws: Workspace) -> None:
     edit(issue_md, "Was im Kreisverband Musterstadt los war – und was bald ansteht.", "")
     lenient = run(ws, SLUG)
     assert lenient.exit_code == 0, lenient.output
-    assert "Warning: no preheader" in lenient.stderr
+    assert "Warning: issue.md: no preheader" in lenient.stderr
     strict = run(ws, SLUG, "--strict")
     assert error_line(strict).startswith("Error: 1 warning and --strict is on")
-    assert (issue_dir(ws) / "build" / "email.html").is_file()
+    assert "Warning: issue.md: no preheader" in strict.stderr
+
+
+def test_a_failed_strict_render_leaves_the_previous_build(ws: Workspace) -> None:
+    assert run(ws, SLUG).exit_code == 0
+    build = issue_dir(ws) / "build"
+    before = {path.name: path.read_bytes() for path in build.iterdir()}
+    issue_md = issue_dir(ws) / "issue.md"
+    edit(issue_md, "Was im Kreisverband Musterstadt los war – und was bald ansteht.", "")
+    edit(issue_md, "Newsletter November: Radwege", "Newsletter November (neu): Radwege")
+    strict = run(ws, SLUG, "--strict")
+    assert error_line(strict).startswith("Error: 1 warning and --strict is on")
+    assert "previous build" in strict.stderr
+    assert {path.name: path.read_bytes() for path in build.iterdir()} == before
+
+
+def test_a_failed_strict_render_of_a_new_issue_writes_no_build(ws: Workspace) -> None:
+    edit(
+        issue_dir(ws) / "issue.md",
+        "Was im Kreisverband Musterstadt los war – und was bald ansteht.",
+        "",
+    )
+    assert error_line(run(ws, SLUG, "--strict")).startswith("Error: 1 warning and --strict")
+    assert not (issue_dir(ws) / "build").exists()
 
 
 def test_strict_passes_a_clean_issue(ws: Workspace) -> None:
@@ -157,3 +180,16 @@ def test_render_help_has_an_example() -> None:
     result = CliRunner().invoke(app, ["render", "--help"])
     assert result.exit_code == 0
     assert "Example: newsletter render 2026-11" in result.stdout
+
+
+def test_an_issue_with_no_posts_and_no_editorial_is_refused_in_one_line(ws: Workspace) -> None:
+    issue_md = issue_dir(ws) / "issue.md"
+    text = issue_md.read_text(encoding="utf-8")
+    head = text[: text.index("posts:")]
+    issue_md.write_text(head + "posts: []\n---\n\n", encoding="utf-8")
+    message = error_line(run(ws, SLUG))
+    assert message == (
+        f"Error: issue {SLUG} has no posts and no editorial, so there is nothing to send; "
+        "write an editorial below the front matter of issue.md, or gather posts into it"
+    )
+    assert not (issue_dir(ws) / "build").exists()

@@ -199,7 +199,8 @@ def test_image_without_alt_or_caption_is_warned_about(tmp_path: Path) -> None:
     )
     warnings = build_issue(workspace, issue_dir(workspace), KEY).result.warnings
     assert [str(w) for w in warnings] == [
-        "image without alt text (for screen readers): https://www.example.org/bilder/haushalt.jpg"
+        "post 2: its image has no alt text (what screen readers say); "
+        "add alt text in issue.md under post 2"
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from newsletter.render.checks import (
     GMAIL_CLIP_BYTES,
+    Origins,
     RenderWarning,
     WarningKind,
     check_email,
@@ -26,7 +27,7 @@ def kinds(warnings: tuple[RenderWarning, ...]) -> list[WarningKind]:
 def check(
     html: str = CLEAN, subject: str = "Newsletter November", preheader: str = "Neues"
 ) -> tuple[RenderWarning, ...]:
-    return check_email(html, subject, preheader, HOSTS)
+    return check_email(html, subject, preheader, Origins(HOSTS))
 
 
 def test_clean_email_has_no_warnings() -> None:
@@ -47,8 +48,14 @@ def test_http_and_relative_links_are_not_https() -> None:
     html = CLEAN.replace("https://www.example.org/x", "http://www.example.org/x")
     html = html.replace("</body>", '<a href="/relativ">r</a></body>')
     warnings = check(html)
-    assert kinds(warnings) == [WarningKind.INSECURE_LINK, WarningKind.INSECURE_LINK]
-    assert str(warnings[0]) == "link not https: http://www.example.org/x"
+    # One problem at one place: one warning naming both addresses.
+    assert kinds(warnings) == [WarningKind.INSECURE_LINK]
+    assert str(warnings[0]) == (
+        "the templates: a link is not a full https:// address (http://www.example.org/x, "
+        "/relativ); change it to https:// in the templates"
+    )
+    (only_http,) = check(CLEAN.replace("https://www.example.org/x", "http://www.example.org/x"))
+    assert only_http.problem == "a link is http://, not https:// (http://www.example.org/x)"
 
 
 def test_links_to_other_sites_are_fine_but_loading_from_them_is_not() -> None:
@@ -67,13 +74,11 @@ def test_third_party_css_url_font_and_stylesheet() -> None:
         "@font-face { src: url('https://fonts.example.com/f.woff2'); } .a { color",
     ).replace("</head>", '<link rel="stylesheet" href="https://cdn.example.com/s.css"></head>')
     html = html.replace("newsletter.example.org/bg.png", "img.example.com/bg.png")
-    hosts = sorted(str(w).split(" from ")[1].split(",")[0] for w in check(html))
-    assert hosts == [
-        "cdn.example.com",
-        "fonts.example.com",
-        "fonts.example.com",
-        "img.example.com",
-    ]
+    (warning,) = check(html)
+    assert warning.kind is WarningKind.THIRD_PARTY
+    hosts = warning.problem.split(" from ")[1].split(", a third-party")[0]
+    assert sorted(hosts.split(", ")) == ["cdn.example.com", "fonts.example.com", "img.example.com"]
+    assert "(it learns who opens the email)" in warning.problem
 
 
 def test_subject_empty_or_too_long() -> None:

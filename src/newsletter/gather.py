@@ -17,14 +17,15 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from babel.dates import format_date
-
 from newsletter.errors import IssueError
 from newsletter.issue import (
     ISSUE_FILE,
+    Gathered,
     Issue,
     KnownPosts,
     PostKey,
+    derive_texts,
+    follow_content,
     load_issue,
     read_gathered,
     read_sent_mark,
@@ -37,7 +38,6 @@ from newsletter.sources.dates import BERLIN, days_before, start_of_day
 from newsletter.workspace import Workspace
 
 DEFAULT_DAYS = 30
-PREHEADER_TITLES = 3
 _SLUG = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 _MONTH_SLUG = re.compile(r"^(\d{4}-\d{2})(?:-(\d+))?$")
 
@@ -70,10 +70,12 @@ class Selection:
 
 @dataclass(frozen=True)
 class SentHistory:
-    """What earlier, sent issues contained, and when the latest of them went out."""
+    """What earlier, sent issues contained, and where the latest of them left off."""
 
     posts: KnownPosts
-    last_sent: datetime | None
+    # The newest post of the issue sent last, or when it was gathered, whichever is
+    # earlier: anything newer may not have been offered yet (None: nothing sent).
+    offered_until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,29 @@ def current_time() -> datetime:
     return datetime.now(BERLIN).replace(microsecond=0)
 
 
-def cutoff(request: GatherRequest, last_sent: datetime | None, now: datetime) -> datetime:
-    """The oldest date a post may have: --since, --days, the last send, or 30 days back."""
+def cutoff(request: GatherRequest, offered_until: datetime | None, now: datetime) -> datetime:
+    """The oldest date a post may have: --since, --days, where the last sent issue left
+    off, or 30 days back.
+
+    Not the last send's time: a post published between gathering and sending an issue
+    was never offered, and must be now. Posts already in a sent issue are skipped anyway.
+    """
     if request.since is not None:
         return start_of_day(request.since)
     if request.days is not None:
         return days_before(now, request.days)
-    return last_sent if last_sent is not None else days_before(now, DEFAULT_DAYS)
+    return offered_until if offered_until is not None else days_before(now, DEFAULT_DAYS)
+
+
+def offered_until(issue: Issue, gathered_at: datetime | None) -> datetime:
+    """Where an issue left off: its newest post, or its gather time, whichever is earlier.
+
+    Without a recorded gather time, the issue's date (gather sets it when it creates
+    the issue) stands in.
+    """
+    dates = [post.date for post in issue.posts if post.date is not None]
+    gathered = gathered_at if gathered_at is not None else issue.date
+    return min(max(dates), gathered) if dates else gathered
 
 
 def _newest_first(posts: Sequence[Post]) -> tuple[Post, ...]:
@@ -216,16 +234,17 @@ def suggest_slug(workspace: Workspace, slug: str) -> str:
 
 def sent_history(workspace: Workspace, exclude: Path) -> SentHistory:
     keys: list[PostKey] = []
-    last_sent: datetime | None = None
+    last: tuple[datetime, datetime] | None = None  # (sent at, offered until)
     for folder in sorted(workspace.issues_dir.glob(f"*/{ISSUE_FILE}")):
         folder = folder.parent
         mark = read_sent_mark(folder)
         if mark is None or folder == exclude:
             continue
-        keys += (PostKey.of(post) for post in load_issue(folder).posts)
-        if last_sent is None or mark.started_at > last_sent:
-            last_sent = mark.started_at
-    return SentHistory(KnownPosts.of(keys), last_sent)
+        issue = load_issue(folder)
+        keys += (PostKey.of(post) for post in issue.posts)
+        if last is None or mark.started_at > last[0]:
+            last = (mark.started_at, offered_until(issue, read_gathered(folder).gathered_at))
+    return SentHistory(KnownPosts.of(keys), last[1] if last is not None else None)
 
 
 def plan_gather(workspace: Workspace, request: GatherRequest, now: datetime) -> GatherPlan:
@@ -251,24 +270,24 @@ def plan_gather(workspace: Workspace, request: GatherRequest, now: datetime) -> 
         request=request,
         slug=slug,
         folder=folder,
-        cutoff=cutoff(request, history.last_sent, now),
+        cutoff=cutoff(request, history.offered_until, now),
         history=history,
         now=now,
     )
 
 
 def _new_issue(plan: GatherPlan, posts: tuple[Post, ...]) -> Issue:
-    settings = plan.workspace.settings.newsletter
-    month = format_date(plan.now.date(), "LLLL y", locale=settings.locale.value)
-    return Issue(
+    empty = Issue(
         slug=plan.slug,
-        subject=f"{settings.name}: Newsletter {month}",
-        preheader=" · ".join(post.title for post in posts[:PREHEADER_TITLES]),
+        subject="",
+        preheader="",
         date=plan.now,
         list_name=None,
         posts=posts,
         editorial="",
     )
+    texts = derive_texts(empty, plan.workspace.settings.newsletter)
+    return replace(empty, subject=texts.subject, preheader=texts.preheader)
 
 
 def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherReport:
@@ -283,8 +302,8 @@ def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherRe
     )
     issue_file = plan.folder / ISSUE_FILE
     existing = load_issue(plan.folder) if issue_file.exists() else None
-    gathered = read_gathered(plan.folder) if existing is not None else ()
-    merged = merge_posts(existing.posts if existing else (), gathered, selection.taken)
+    memory = read_gathered(plan.folder) if existing is not None else Gathered()
+    merged = merge_posts(existing.posts if existing else (), memory.posts, selection.taken)
     in_issue = [PostKey.of(post) for post in merged.posts]
     kept = KnownPosts.of(in_issue)
     # A post staff kept stays, even when it is now "too old": list it as kept, not skipped.
@@ -293,17 +312,23 @@ def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherRe
         for skip in selection.skipped
         if skip.reason is SkipReason.DUPLICATE or not kept.contains(skip.post)
     )
-    issue = (
-        replace(existing, posts=merged.posts)
-        if existing is not None
-        else _new_issue(plan, merged.posts)
-    )
-    written = existing is None or bool(merged.added)
+    settings = plan.workspace.settings.newsletter
+    if existing is None:
+        issue = _new_issue(plan, merged.posts)
+    else:
+        # Texts gather made and nobody edited follow the posts (added or deleted).
+        issue = follow_content(replace(existing, posts=merged.posts), memory.derived, settings)
+    written = issue != existing
     if written:
         save_issue(plan.folder, issue)
-    remembered = tuple(dict.fromkeys((*gathered, *in_issue)))
-    if remembered != gathered:
-        write_gathered(plan.folder, remembered)
+    write_gathered(
+        plan.folder,
+        Gathered(
+            posts=tuple(dict.fromkeys((*memory.posts, *in_issue))),
+            gathered_at=plan.now,
+            derived=derive_texts(issue, settings),
+        ),
+    )
     return GatherReport(
         plan=plan,
         issue=issue,

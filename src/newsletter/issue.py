@@ -5,9 +5,13 @@ explains everything: each problem names the file, the post and the field. An unk
 field is an error too: gather rewrites the file, and a misspelt field would be lost.
 
 Beside issue.md, an issue folder holds:
-- ``gathered.json``: every post gather has put into this issue (id and url). A post
-  listed there but no longer in issue.md was deleted by staff, and a later gather
-  leaves it out. Deleting its entry lets gather offer the post again.
+- ``gathered.json``: what gather remembers. Every post it has put into this issue (id
+  and url): a post listed there but no longer in issue.md was deleted by staff, and a
+  later gather leaves it out; deleting its entry lets gather offer the post again.
+  When gather last ran (the next issue's default cut-off looks at it). And the texts
+  gather derived (default subject, preheader): while issue.md still holds them
+  unchanged they follow the issue's content (``follow_content``); once staff change
+  one, theirs stays.
 - ``sent.json``: the sent mark, written when the first real send starts. A sent issue
   is frozen: gather refuses it and skips its posts in later issues.
 - ``build/``: what render makes.
@@ -17,11 +21,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -30,6 +35,9 @@ from newsletter.files import write_text_atomic
 from newsletter.post import Image, Post
 from newsletter.textfile import read_text
 from newsletter.workspace import Workspace
+
+if TYPE_CHECKING:
+    from newsletter.settings import NewsletterSettings
 
 ISSUE_FILE = "issue.md"
 BUILD_DIR = "build"
@@ -43,6 +51,9 @@ _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _ISSUE_FIELDS = ("subject", "preheader", "date", "list", "posts")
 _POST_FIELDS = ("id", "title", "url", "date", "summary", "image", "categories", "source")
 _IMAGE_FIELDS = ("url", "alt", "caption")
+# How many post titles the derived preheader names.
+PREHEADER_TITLES = 3
+_MONTH_SLUG = re.compile(r"^(\d{4})-(\d{2})(?:-\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,23 @@ class KnownPosts:
 
 
 @dataclass(frozen=True)
+class DerivedTexts:
+    """The texts made from an issue's content rather than written by a person."""
+
+    subject: str
+    preheader: str
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What gather remembers about an issue (``gathered.json``)."""
+
+    posts: tuple[PostKey, ...] = ()
+    gathered_at: datetime | None = None
+    derived: DerivedTexts | None = None
+
+
+@dataclass(frozen=True)
 class SentMark:
     started_at: datetime
     build_hash: str
@@ -121,27 +149,85 @@ def write_sent_mark(folder: Path, mark: SentMark) -> None:
     write_text_atomic(folder / SENT_MARK, json.dumps(data, indent=2) + "\n")
 
 
-def read_gathered(folder: Path) -> tuple[PostKey, ...]:
+def read_gathered(folder: Path) -> Gathered:
     path = folder / GATHERED_FILE
     if not path.exists():
-        return ()
+        return Gathered()
     try:
         data = json.loads(read_text(path))
-        return tuple(PostKey(str(p["id"]), str(p.get("url", ""))) for p in data["posts"])
+        posts = tuple(PostKey(str(p["id"]), str(p.get("url", ""))) for p in data["posts"])
+        at = data.get("gathered_at")
+        gathered_at = datetime.fromisoformat(at) if isinstance(at, str) else None
+        texts = data.get("derived")
+        derived = (
+            DerivedTexts(str(texts["subject"]), str(texts["preheader"]))
+            if isinstance(texts, dict)
+            else None
+        )
     except (ValueError, KeyError, TypeError) as error:
         raise IssueError(
             f"{path}: damaged ({error})",
             "delete it; then gather may offer posts again that were deleted from issue.md",
         ) from None
+    if gathered_at is not None and gathered_at.tzinfo is None:
+        gathered_at = None
+    return Gathered(posts, gathered_at, derived)
 
 
-def write_gathered(folder: Path, keys: tuple[PostKey, ...]) -> None:
-    data = {
-        "about": "Posts gather has put into this issue. One deleted from issue.md stays out; "
-        "delete its entry here to have gather offer it again.",
-        "posts": [{"id": key.id, "url": key.url} for key in keys],
+def write_gathered(folder: Path, gathered: Gathered) -> None:
+    data: dict[str, Any] = {
+        "about": "What gather remembers. posts: posts it has put into this issue; one "
+        "deleted from issue.md stays out (delete its entry here to have gather offer it "
+        "again). derived: the subject and preheader gather made; while issue.md holds them "
+        "unchanged they follow the posts.",
     }
+    if gathered.gathered_at is not None:
+        data["gathered_at"] = gathered.gathered_at.isoformat()
+    if gathered.derived is not None:
+        data["derived"] = {
+            "subject": gathered.derived.subject,
+            "preheader": gathered.derived.preheader,
+        }
+    data["posts"] = [{"id": key.id, "url": key.url} for key in gathered.posts]
     write_text_atomic(folder / GATHERED_FILE, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def issue_month(issue: Issue) -> date:
+    """The month an issue is for: its slug's (2027-01, 2027-01-2), else its date's."""
+    match = _MONTH_SLUG.match(issue.slug)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return date(int(match.group(1)), int(match.group(2)), 1)
+    return issue.date.date().replace(day=1)
+
+
+def derive_texts(issue: Issue, settings: NewsletterSettings) -> DerivedTexts:
+    """The default subject (name and the issue's month) and preheader (first titles)."""
+    from babel.dates import format_date
+
+    month = format_date(issue_month(issue), "LLLL y", locale=settings.locale.value)
+    return DerivedTexts(
+        subject=f"{settings.name}: Newsletter {month}",
+        preheader=" · ".join(post.title for post in issue.posts[:PREHEADER_TITLES]),
+    )
+
+
+def follow_content(
+    issue: Issue, derived: DerivedTexts | None, settings: NewsletterSettings
+) -> Issue:
+    """The issue with each derived text that nobody has edited made anew from its content."""
+    if derived is None:
+        return issue
+    now = derive_texts(issue, settings)
+    return replace(
+        issue,
+        subject=now.subject if issue.subject == derived.subject else issue.subject,
+        preheader=now.preheader if issue.preheader == derived.preheader else issue.preheader,
+    )
+
+
+def load_current_issue(folder: Path, settings: NewsletterSettings) -> Issue:
+    """The issue as render shows it: issue.md, with unedited derived texts made anew."""
+    return follow_content(load_issue(folder), read_gathered(folder).derived, settings)
 
 
 class _Fields:
@@ -215,6 +301,74 @@ def _post(fields: _Fields) -> Post:
     )
 
 
+_KNOWN_FIELDS = frozenset((*_ISSUE_FIELDS, *_POST_FIELDS, *_IMAGE_FIELDS))
+# `key: value` on one line, the value unquoted (no quote, block or flow start).
+_PLAIN_FIELD = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?)(?P<key>\w+):[ \t]+(?P<value>[^'\"|>\[{&*!%@`#\s].*)$"
+)
+_MAPPING_IN_VALUE = "mapping values are not allowed"
+# Each mended line costs one more parse; a file with more such lines gets the message.
+_MAX_MENDED = 50
+
+
+def _mended(lines: list[str], number: int) -> str | None:
+    """Line ``number`` with its unquoted value in quotes, when that is surely what was meant.
+
+    Staff write `subject: Grüne Musterstadt: Radweg`; YAML reads the second colon as a
+    new mapping. The line is mended only when it is a known field with the whole value
+    on that line (a value continued on the next lines is left to the message).
+    """
+    match = _PLAIN_FIELD.match(lines[number])
+    if match is None or match["key"] not in _KNOWN_FIELDS:
+        return None
+    column = len(match["lead"])
+    for following in lines[number + 1 :]:
+        if following.strip() and not following.lstrip().startswith("#"):
+            if len(following) - len(following.lstrip()) > column:
+                return None  # continued below
+            break
+    value, hash_, comment = match["value"].partition(" #")
+    quoted = json.dumps(value.rstrip(), ensure_ascii=False)
+    return f"{match['lead']}{match['key']}: {quoted}" + (f"  #{comment}" if hash_ else "")
+
+
+def _load_front_matter(path: Path, lines: list[str]) -> Any:
+    lines = list(lines)
+    for _ in range(_MAX_MENDED + 1):
+        try:
+            return yaml.load("\n".join(lines), Loader=_LOADER) or {}  # noqa: S506 (safe)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            problem = str(getattr(error, "problem", None) or error)
+            if mark is None:
+                raise IssueError(f"{path}: front matter is not valid YAML: {problem}") from None
+            mended = (
+                _mended(lines, mark.line)
+                if problem.startswith(_MAPPING_IN_VALUE) and mark.line < len(lines)
+                else None
+            )
+            if mended is None:
+                raise _yaml_error(path, lines, mark.line, problem) from None
+            lines[mark.line] = mended
+    raise IssueError(f"{path}: too many unquoted texts with a colon; put each in quotes")
+
+
+def _yaml_error(path: Path, lines: list[str], number: int, problem: str) -> IssueError:
+    # Line numbers count in issue.md: the front matter starts after the first "---".
+    where = f"{path}: line {number + 2}"
+    field = re.match(r"^\s*(?:-\s+)?(\w+):", lines[number]) if number < len(lines) else None
+    if field is not None and problem.startswith(_MAPPING_IN_VALUE):
+        key = field.group(1)
+        return IssueError(
+            f"{where}: the {key} has a colon that YAML reads as a new field",
+            f'put the {key} in quotes: {key}: "…"',
+        )
+    return IssueError(
+        f"{where}: front matter is not valid YAML ({problem})",
+        'if a text there holds a colon or starts with a special sign, put it in quotes: title: "…"',
+    )
+
+
 def parse_issue(path: Path, slug: str, text: str) -> Issue:
     lines = text.splitlines()
     try:
@@ -225,14 +379,7 @@ def parse_issue(path: Path, slug: str, text: str) -> Issue:
         raise IssueError(
             f"{path}: the front matter must start and end with a line of three dashes (---)"
         )
-    try:
-        data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER) or {}  # noqa: S506 (safe)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" at line {mark.line + 2}" if mark is not None else ""
-        raise IssueError(
-            f"{path}: front matter is not valid YAML{line}: {getattr(error, 'problem', error)}"
-        ) from None
+    data = _load_front_matter(path, lines[1:end])
     top = _Fields(path, "", data)
     top.only(_ISSUE_FIELDS)
     raw_posts = data.get("posts") or []
@@ -281,17 +428,59 @@ def _post_data(post: Post) -> dict[str, Any]:
     return data
 
 
+# What staff read above each field of the issue.md gather writes (English, like the
+# command line; the examples are what members read). A re-gather writes them again.
+_FIELD_NOTES = {
+    "subject": "# subject: the subject line in members' inboxes (made from the month until you change it).",
+    "preheader": "# preheader: the line mail apps show after the subject (the first post titles until you change it).",
+    "date": "# date: the issue's date, shown in the email's header.",
+    "list": "# list: the member list to send to; without it, default_list in newsletter.toml. Example:",
+    "posts": "# posts: in the order the email shows them. Reorder or delete freely: gather never adds a deleted one again.",
+}
+_POST_NOTES = (
+    "#   id: how gather recognises the post; leave it as it is.",
+    "#   title: the heading of the teaser.",
+    '#   url: where the title and "Weiterlesen" lead; empty for no link.',
+    "#   date: when the post was published, shown under the title.",
+    "#   summary: the teaser text.",
+    "#   image: url: the picture; alt: what screen readers say (describe the picture); caption: shown below it.",
+    "#   categories: the site's categories (gather --category picks by them).",
+    "#   source: the source in newsletter.toml the post came from.",
+)
+_EDITORIAL_NOTES = (
+    "# ------------------------------------------------------------------------------------",
+    "# Write the editorial below the next line of three dashes: the letter at the top of the email.",
+    "# Markdown: an empty line starts a new paragraph, a line break stays a line break,",
+    "# **bold**, *italic*, [link text](https://www.example.org/...).",
+    '# One salutation per email: if the first line ends with a comma, like "Liebe Mitglieder,",',
+    '# it replaces the greeting ("Hallo Erika,"). Write {first_name} in it to name each member:',
+    '# "Hallo {first_name}, liebe Mitglieder," (members without a first name get "Hallo,").',
+)
+
+
+def _dump(data: dict[str, Any]) -> str:
+    text: str = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=100)
+    return text
+
+
 def format_issue(issue: Issue) -> str:
-    data: dict[str, Any] = {
-        "subject": issue.subject,
-        "preheader": issue.preheader,
-        "date": issue.date.isoformat(),
-    }
-    if issue.list_name:
-        data["list"] = issue.list_name
-    data["posts"] = [_post_data(post) for post in issue.posts]
-    front = yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, width=100)
-    return f"{_FENCE}\n{front}{_FENCE}\n\n{issue.editorial.strip()}\n"
+    """issue.md as gather writes it: every field with a one-line note for staff above it."""
+    parts = [
+        _FIELD_NOTES["subject"],
+        _dump({"subject": issue.subject}),
+        _FIELD_NOTES["preheader"],
+        _dump({"preheader": issue.preheader}),
+        _FIELD_NOTES["date"],
+        _dump({"date": issue.date.isoformat()}),
+        _FIELD_NOTES["list"],
+        _dump({"list": issue.list_name}) if issue.list_name else "# list: mitglieder",
+        _FIELD_NOTES["posts"],
+        *_POST_NOTES,
+        _dump({"posts": [_post_data(post) for post in issue.posts]}),
+        *_EDITORIAL_NOTES,
+    ]
+    front = "\n".join(part.rstrip("\n") for part in parts)
+    return f"{_FENCE}\n{front}\n{_FENCE}\n\n{issue.editorial.strip()}\n"
 
 
 def save_issue(folder: Path, issue: Issue) -> None:

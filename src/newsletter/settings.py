@@ -82,6 +82,9 @@ class SourceSettings:
     url: str | None
     path: Path | None
     name: str | None
+    # Named by the office as its own (its own blog on another host): the feed's host
+    # then counts among own_hosts. Any other feed's host is a third party's.
+    own: bool = False
 
     @property
     def label(self) -> str:
@@ -122,9 +125,12 @@ class Settings:
 
     @property
     def own_hosts(self) -> frozenset[str]:
-        """The office's own hosts (site, web side, feed sources): the only ones an email
-        or page of ours may load images and fonts from."""
-        urls = [self.newsletter.site_url, self.newsletter.web_url, *(s.url for s in self.sources)]
+        """The office's own hosts: site_url's, web_url's, and a feed's only when the
+        source says ``own = true``; the only ones an email or page of ours may load images
+        and fonts from without a warning. A feed on site_url's host is covered already;
+        one from another site (the state party's) is a third party that learns who reads."""
+        feeds = (s.url for s in self.sources if s.own)
+        urls = [self.newsletter.site_url, self.newsletter.web_url, *feeds]
         return frozenset(host.lower() for url in urls if url and (host := urlsplit(url).hostname))
 
     def require_smtp(self) -> SmtpSettings:
@@ -239,7 +245,7 @@ _NEWSLETTER_KEYS = (
     "archive",
     "logo_url",
 )
-_SOURCE_KEYS = ("type", "url", "path", "name")
+_SOURCE_KEYS = ("type", "url", "path", "name", "own")
 # "password" is known so that it gets its own message instead of "unknown key".
 _SMTP_KEYS = (
     "host",
@@ -336,6 +342,7 @@ def _source(table: _Table, root: Path) -> SourceSettings:
     url = table.maybe("url", str, "an http(s) address")
     path = table.maybe("path", str, "a path relative to the workspace")
     name = table.maybe("name", str, "a text")
+    own = table.optional("own", bool, "true or false", False)
     if url is not None:
         table.check("url", url, _is_web_url, "an absolute http(s) address")
     if SourceType(kind) is SourceType.FEED and (url is None) == (path is None):
@@ -347,6 +354,7 @@ def _source(table: _Table, root: Path) -> SourceSettings:
         url=url,
         path=(root / path) if path is not None else None,
         name=name,
+        own=own,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,7 +59,9 @@ def _title(post: Post) -> Text:
 def _show(report: GatherReport) -> None:
     from rich.table import Table
 
-    table = Table(title=f"Issue {report.plan.slug}: posts since {report.plan.cutoff:%Y-%m-%d}")
+    since = report.plan.cutoff
+    when = f"{since:%Y-%m-%d}" if since.time() == time(0) else f"{since:%Y-%m-%d %H:%M}"
+    table = Table(title=f"Issue {report.plan.slug}: posts since {when}")
     table.add_column("", no_wrap=True)
     table.add_column("Date", no_wrap=True)
     table.add_column("Title", overflow="fold")
@@ -87,8 +89,9 @@ def gather(
         typer.Option(
             formats=["%Y-%m-%d"],
             metavar="YYYY-MM-DD",
-            help="Take posts from this day on (YYYY-MM-DD). Default: since the last sent "
-            "issue, else the last 30 days.",
+            help="Take posts from this day on (YYYY-MM-DD). Default: every post not in a sent "
+            "issue that is newer than the newest post of the last sent issue (or its gather "
+            "time, if earlier); with no sent issue, the last 30 days.",
         ),
     ] = None,
     days: Annotated[

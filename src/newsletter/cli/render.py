@@ -7,11 +7,6 @@ from typing import Annotated
 import typer
 
 from newsletter.cli.state import err, notice, out, state
-from newsletter.errors import NewsletterError
-
-
-class StrictWarningsError(NewsletterError):
-    """--strict turned the render warnings into a failure."""
 
 
 def render(
@@ -21,7 +16,10 @@ def render(
         bool, typer.Option("--open", help="Open the rendered email in the default browser.")
     ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Exit with an error when there are warnings (CI).")
+        bool,
+        typer.Option(
+            "--strict", help="Exit with an error, and write no build, when there are warnings (CI)."
+        ),
     ] = False,
     screenshots: Annotated[
         bool,
@@ -37,12 +35,17 @@ def render(
     """
     from newsletter.issue import issue_folder
     from newsletter.keys import load_keys
-    from newsletter.render.build import build_issue
+    from newsletter.render.build import StrictWarningsError, build_issue
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
     keys = load_keys(workspace, on_create=notice)
-    build = build_issue(workspace, folder, keys.unsubscribe)
+    try:
+        build = build_issue(workspace, folder, keys.unsubscribe, strict=strict)
+    except StrictWarningsError as failed:
+        for warning in failed.warnings:
+            err.print(f"Warning: {warning}", style="yellow", markup=False)
+        raise
     result = build.result
     out.print(
         f"Rendered {folder.name}: {len(result.email.html.encode('utf-8')) / 1024:.0f} KB HTML",
@@ -60,12 +63,6 @@ def render(
         import webbrowser
 
         webbrowser.open(build.files[0].as_uri())
-    if strict and result.warnings:
-        count = len(result.warnings)
-        raise StrictWarningsError(
-            f"{count} warning{'s' if count != 1 else ''} and --strict is on",
-            "fix what the warnings name, then render again",
-        )
 
 
 def register(app: typer.Typer) -> None:

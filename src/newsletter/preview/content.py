@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.issue import ISSUE_FILE, load_issue
+from newsletter.issue import GATHERED_FILE, ISSUE_FILE, load_current_issue
 from newsletter.members.tokens import sign_token
 from newsletter.render.build import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
 from newsletter.render.email import render_email
@@ -41,7 +41,7 @@ def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes
     # A new Workspace each time, so an edited newsletter.toml is read again.
     workspace = Workspace(workspace_root)
     settings = workspace.settings
-    issue = load_issue(issue_dir)
+    issue = load_current_issue(issue_dir, settings.newsletter)
     result = render_email(issue, settings, workspace.templates_dir)
     email = result.email
     fields = sample_member_fields(email, unsubscribe_key)
@@ -56,7 +56,8 @@ def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes
 
 
 def watched_files(workspace_root: Path, issue_dir: Path) -> list[Path]:
-    """Every file whose change changes the email: the issue, the settings, the templates."""
+    """Every file whose change changes the email: the issue (with gather's memory of its
+    derived texts), the settings, the templates."""
     workspace = Workspace(workspace_root)
     templates = sorted(p for p in workspace.templates_dir.rglob("*") if p.is_file())
-    return [issue_dir / ISSUE_FILE, workspace.settings_file, *templates]
+    return [issue_dir / ISSUE_FILE, issue_dir / GATHERED_FILE, workspace.settings_file, *templates]

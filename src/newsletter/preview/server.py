@@ -30,9 +30,16 @@ _PAGE_POLICY = (
 )
 
 
+def _host_source(host: str) -> str:
+    """A CSP source for ``host`` on any port: render's warnings judge hosts, not ports,
+    so an image from the site at :8080 must show here as it does in the email."""
+    return f"[{host}]:*" if ":" in host else f"{host}:*"
+
+
 def _email_policy(hosts: frozenset[str]) -> str:
-    images = " ".join(["data:", *sorted(hosts)])
-    fonts = " ".join(sorted(hosts)) or "'none'"
+    own = [_host_source(host) for host in sorted(hosts)]
+    images = " ".join(["data:", *own])
+    fonts = " ".join(own) or "'none'"
     return (
         f"default-src 'none'; style-src 'unsafe-inline'; img-src {images}; font-src {fonts}; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import IssueError
 from newsletter.files import write_bytes_atomic, write_text_atomic
-from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_issue, read_sent_mark
+from newsletter.issue import BUILD_DIR, ISSUE_FILE, load_current_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import Addressee, compose_message, new_message_id
 from newsletter.render.model import RenderedEmail
@@ -27,6 +27,7 @@ from newsletter.render.placeholders import LEGACY_MARKERS, Greeting, Markers
 from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
+    from newsletter.render.checks import RenderWarning
     from newsletter.render.email import RenderResult
 
 HTML_FILE = "email.html"
@@ -69,10 +70,27 @@ def preview_bytes(
     return message.as_bytes(policy=message.policy.clone(linesep="\n"))
 
 
-def build_issue(workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes) -> Build:
+class StrictWarningsError(IssueError):
+    """``strict`` turned render's warnings into a failure; nothing was written."""
+
+    def __init__(self, warnings: tuple[RenderWarning, ...]) -> None:
+        count = len(warnings)
+        super().__init__(
+            f"{count} warning{'s' if count != 1 else ''} and --strict is on, so the previous "
+            "build (if any) is left as it was",
+            "fix what the warnings name, then render again",
+        )
+        self.warnings = warnings
+
+
+def build_issue(
+    workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes, *, strict: bool = False
+) -> Build:
     """Render the issue in ``issue_dir`` and write its build folder.
 
     A sent issue keeps its build: a resumed send must deliver what the first part did.
+    With ``strict``, any warning raises StrictWarningsError before a file is written:
+    a failed strict render must not leave a sendable build behind.
     """
     mark = read_sent_mark(issue_dir)
     if mark is not None:
@@ -81,11 +99,13 @@ def build_issue(workspace: Workspace, issue_dir: Path, unsubscribe_key: bytes) -
             "so its build is frozen",
             "to change it, make a new issue with newsletter gather --slug NEW-SLUG",
         )
-    issue = load_issue(issue_dir)
+    issue = load_current_issue(issue_dir, workspace.settings.newsletter)
     # Here: send reads builds through this module and needs none of the templating.
     from newsletter.render.email import render_email
 
     result = render_email(issue, workspace.settings, workspace.templates_dir)
+    if strict and result.warnings:
+        raise StrictWarningsError(result.warnings)
     email = result.email
     list_name = issue.list_name or workspace.settings.newsletter.default_list
     folder = issue_dir / BUILD_DIR

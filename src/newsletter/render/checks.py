@@ -1,14 +1,28 @@
 """What ``render`` warns about in a finished email: things that make it clip, look
-broken, leak readers' data to third parties, or land in spam."""
+broken, leak readers' data to third parties, or land in spam.
+
+The email is checked as mail apps get it (the finished HTML), and each finding is
+traced back to where staff can fix it (``Origins``): a post in issue.md, the
+editorial, a key in newsletter.toml, or the templates. One warning per problem and
+place, however often the email repeats the address (a post links its title, its
+image and "Weiterlesen"); posts of one source with the same problem share one
+warning, since the fix is the same (ask the site that gives the feed).
+"""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from newsletter.issue import Issue
+    from newsletter.post import Post
+    from newsletter.settings import Settings
 
 # Gmail cuts off ("clips") an email whose HTML is larger than this.
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -36,36 +50,111 @@ class WarningKind(StrEnum):
 @dataclass(frozen=True)
 class RenderWarning:
     kind: WarningKind
-    message: str
+    place: str  # where to fix it: "post 3", "the editorial", "newsletter.toml", ...
+    problem: str
+    fix: str  # what to do, in words
 
     def __str__(self) -> str:
-        return self.message
+        return f"{self.place}: {self.problem}; {self.fix}"
+
+
+# The [newsletter] keys whose addresses the templates put into the email.
+_SETTING_KEYS = ("site_url", "logo_url", "impressum_url", "privacy_url")
+
+
+@dataclass(frozen=True)
+class Origins:
+    """Where the email's addresses come from, so that a warning can say where to fix it."""
+
+    own_hosts: frozenset[str]
+    posts: tuple[Post, ...] = ()
+    feeds: tuple[tuple[str, str], ...] = ()  # (label, host) of feed sources; post.source
+    editorial: str = ""
+    settings: tuple[tuple[str, str], ...] = ()  # (key, address) from [newsletter]
+    web_url: str = ""
+
+    @classmethod
+    def of(cls, issue: Issue, settings: Settings) -> Origins:
+        from newsletter.settings import SourceType
+
+        newsletter = settings.newsletter
+        values = ((key, getattr(newsletter, key)) for key in _SETTING_KEYS)
+        return cls(
+            own_hosts=settings.own_hosts,
+            posts=issue.posts,
+            feeds=tuple(
+                (s.label, (urlsplit(s.url).hostname or "").lower() if s.url else "")
+                for s in settings.sources
+                if s.type is SourceType.FEED
+            ),
+            editorial=issue.editorial,
+            settings=tuple((key, value) for key, value in values if value),
+            web_url=newsletter.web_url,
+        )
+
+
+@dataclass(frozen=True)
+class _Post:
+    number: int
+    post: Post
+
+
+@dataclass(frozen=True)
+class _Other:
+    place: str  # "the editorial", "the templates", or a newsletter.toml key
+
+
+_Origin = _Post | _Other
+_EDITORIAL = _Other("the editorial")
+_TEMPLATES = _Other("the templates")
+
+
+def _origin(url: str, image: bool, origins: Origins) -> _Origin:
+    for number, post in enumerate(origins.posts, start=1):
+        if image and post.image is not None and url == post.image.url:
+            return _Post(number, post)
+        if not image and url == post.url:
+            return _Post(number, post)
+    if url and url in origins.editorial:
+        return _EDITORIAL
+    for key, value in origins.settings:
+        if url == value:
+            return _Other(key)
+    if origins.web_url and url.startswith(origins.web_url):
+        return _Other("web_url")
+    return _TEMPLATES
 
 
 def check_email(
-    document: str, subject: str, preheader: str, hosts: frozenset[str]
+    document: str, subject: str, preheader: str, origins: Origins
 ) -> tuple[RenderWarning, ...]:
-    """The warnings for one rendered email; ``hosts`` are the office's own."""
+    """The warnings for one rendered email."""
     return (
         *_check_subject(subject, preheader),
         *_check_size(document),
-        *_check_document(document, hosts),
+        *_check_document(document, origins),
     )
 
 
 def _check_subject(subject: str, preheader: str) -> Iterator[RenderWarning]:
     if not subject.strip():
-        yield RenderWarning(WarningKind.SUBJECT, "the subject is empty; set it in issue.md")
+        yield RenderWarning(
+            WarningKind.SUBJECT, "issue.md", "the subject is empty", "write one after subject:"
+        )
     elif len(subject) > MAX_SUBJECT_CHARS:
         yield RenderWarning(
             WarningKind.SUBJECT,
+            "issue.md",
             f"the subject has {len(subject)} characters; mail apps cut it after about "
             f"{MAX_SUBJECT_CHARS}",
+            "shorten it (subject:)",
         )
     if not preheader.strip():
         yield RenderWarning(
             WarningKind.PREHEADER,
-            "no preheader (the line mail apps show after the subject); set it in issue.md",
+            "issue.md",
+            "no preheader (the line mail apps show after the subject)",
+            "write one after preheader:",
         )
 
 
@@ -74,8 +163,9 @@ def _check_size(document: str) -> Iterator[RenderWarning]:
     if size > GMAIL_CLIP_BYTES:
         yield RenderWarning(
             WarningKind.SIZE,
-            f"the HTML is {size / 1024:.0f} KB; Gmail clips emails over 102 KB "
-            "(fewer posts or shorter summaries help)",
+            "the email",
+            f"the HTML is {size / 1024:.0f} KB; Gmail clips emails over 102 KB",
+            "fewer posts or shorter summaries help",
         )
 
 
@@ -121,25 +211,141 @@ def _collect(document: str) -> _Found:
     return found
 
 
-def _check_document(document: str, hosts: frozenset[str]) -> Iterator[RenderWarning]:
+@dataclass
+class _Group:
+    """One problem at one place: the posts (or addresses) it concerns."""
+
+    kind: WarningKind
+    origin: _Origin
+    numbers: list[int] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    def add(self, origin: _Origin, url: str) -> None:
+        if isinstance(origin, _Post) and origin.number not in self.numbers:
+            self.numbers.append(origin.number)
+        if url not in self.urls:
+            self.urls.append(url)
+
+
+def _check_document(document: str, origins: Origins) -> Iterator[RenderWarning]:
     found = _collect(document)
+    groups: dict[tuple[WarningKind, str], _Group] = {}
+
+    def note(kind: WarningKind, url: str, image: bool) -> None:
+        origin = _origin(url, image, origins)
+        # Posts of one source share a warning: the fix is the same for all of them.
+        key = f"posts from {origin.post.source}" if isinstance(origin, _Post) else origin.place
+        groups.setdefault((kind, key), _Group(kind, origin)).add(origin, url)
+
     for image in found.images:
         src = image.get("src", "")
         if not image.get("alt", "").strip():
-            yield RenderWarning(
-                WarningKind.IMAGE_ALT, f"image without alt text (for screen readers): {src}"
-            )
+            note(WarningKind.IMAGE_ALT, src, image=True)
         if not image.get("width", "").strip():
-            yield RenderWarning(
-                WarningKind.IMAGE_WIDTH, f"image without width (Outlook shows it huge): {src}"
-            )
+            note(WarningKind.IMAGE_WIDTH, src, image=True)
     for href in found.links:
         if not href.startswith(("https://", *_OTHER_SCHEMES)):
-            yield RenderWarning(WarningKind.INSECURE_LINK, f"link not https: {href or '(empty)'}")
+            note(WarningKind.INSECURE_LINK, href, image=False)
     for url in found.loaded:
         host = (urlsplit(url).hostname or "").lower()
-        if host and host not in hosts:
-            yield RenderWarning(
-                WarningKind.THIRD_PARTY,
-                f"loads {url} from {host}, a third-party server (it learns who opens the email)",
-            )
+        if host and host not in origins.own_hosts:
+            note(WarningKind.THIRD_PARTY, url, image=True)
+    for group in groups.values():
+        yield _warning(group, origins)
+
+
+def _posts(numbers: Iterable[int]) -> str:
+    names = [str(n) for n in numbers]
+    if len(names) == 1:
+        return f"post {names[0]}"
+    return f"posts {', '.join(names[:-1])} and {names[-1]}"
+
+
+def _urls(urls: list[str], most: int = 3) -> str:
+    shown = ", ".join(url or "(empty)" for url in urls[:most])
+    return shown + (f" and {len(urls) - most} more" if len(urls) > most else "")
+
+
+def _not_https(urls: list[str]) -> str:
+    if all(url.startswith("http://") for url in urls):
+        return "http://, not https://"
+    return "not a full https:// address"
+
+
+def _hosts(urls: list[str]) -> str:
+    return ", ".join(dict.fromkeys((urlsplit(url).hostname or url).lower() for url in urls))
+
+
+def _warning(group: _Group, origins: Origins) -> RenderWarning:
+    kind, origin, urls = group.kind, group.origin, group.urls
+    if isinstance(origin, _Post):
+        return _post_warning(group, origin.post, origins)
+    if origin is _EDITORIAL:
+        place, where = "the editorial", "in issue.md"
+    elif origin is _TEMPLATES:
+        place, where = "the templates", "in the templates"
+    else:
+        place, where = f"newsletter.toml {origin.place}", f"({origin.place}) in newsletter.toml"
+    if kind is WarningKind.INSECURE_LINK:
+        problem = f"a link is {_not_https(urls)} ({_urls(urls)})"
+        return RenderWarning(kind, place, problem, f"change it to https:// {where}")
+    if kind is WarningKind.IMAGE_ALT:
+        fix = (
+            "describe the picture in the brackets: ![what it shows](address)"
+            if origin is _EDITORIAL
+            else f'add alt="…" (what the picture shows) to the image {where}'
+        )
+        return RenderWarning(kind, place, f"an image has no alt text ({_urls(urls)})", fix)
+    if kind is WarningKind.IMAGE_WIDTH:
+        problem = f"an image has no width, so Outlook shows it at full size ({_urls(urls)})"
+        fix = (
+            "put the picture into a post instead, or leave it out"
+            if origin is _EDITORIAL
+            else f'give the image a width="…" {where}'
+        )
+        return RenderWarning(kind, place, problem, fix)
+    problem = (
+        f"loads {_urls(urls)} from {_hosts(urls)}, a third-party server "
+        "(it learns who opens the email)"
+    )
+    fix = (
+        "use a picture from your own site, or leave it out"
+        if origin is _EDITORIAL
+        else f"use an address on your own site {where}, or remove it"
+    )
+    return RenderWarning(kind, place, problem, fix)
+
+
+def _post_warning(group: _Group, post: Post, origins: Origins) -> RenderWarning:
+    kind, urls, numbers = group.kind, group.urls, group.numbers
+    place = _posts(numbers)
+    one = len(numbers) == 1
+    its, under = ("its", place) if one else ("their", place)
+    feed_host = dict(origins.feeds).get(post.source)
+    feed = feed_host is not None
+    if kind is WarningKind.INSECURE_LINK:
+        link = "link is" if one else "links are"
+        problem = f"{its} {link} {_not_https(urls)} ({_urls(urls)})"
+        fix = f"change url: under {under} in issue.md to https://"
+        if feed:
+            fix = f"the feed gives http:// links; ask the site to use https, or {fix}"
+        return RenderWarning(kind, place, problem, fix)
+    image = "image has" if one else "images have"
+    if kind is WarningKind.IMAGE_ALT:
+        problem = f"{its} {image} no alt text (what screen readers say)"
+        return RenderWarning(kind, place, problem, f"add alt text in issue.md under {under}")
+    if kind is WarningKind.IMAGE_WIDTH:
+        problem = f"{its} {image} no width, so Outlook shows it at full size"
+        fix = "give the image a width in templates/partials/teaser.mjml"
+        return RenderWarning(kind, place, problem, fix)
+    loads = "image loads" if one else "images load"
+    problem = (
+        f"{its} {loads} from {_hosts(urls)}, a third-party server that learns who opens the email"
+    )
+    fix = f"delete image: under {under} in issue.md"
+    if feed_host and feed_host in _hosts(urls).split(", "):
+        fix += (
+            ", or, if that site is the office's own, add own = true to this feed's "
+            "[[sources]] in newsletter.toml"
+        )
+    return RenderWarning(kind, place, problem, fix)

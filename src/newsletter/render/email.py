@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from newsletter.errors import IssueError
 from newsletter.issue import Issue
-from newsletter.render.checks import RenderWarning, check_email
+from newsletter.render.checks import Origins, RenderWarning, check_email
 from newsletter.render.compile import compile_mjml, inline_css
 from newsletter.render.context import template_context
 from newsletter.render.mjml_check import check_document, check_templates
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Markers
+from newsletter.render.salutation import greeting_for, split_salutation
 from newsletter.render.templates import render_template
 from newsletter.render.texts import greeting_of, load_texts, load_theme, texts_file
 from newsletter.settings import Settings
@@ -34,11 +36,22 @@ def _ending_in_newline(text: str) -> str:
 
 def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> RenderResult:
     """Templates → our MJML check → mjml-python → premailer, and the plain text."""
+    if not issue.posts and not issue.editorial.strip():
+        raise IssueError(
+            f"issue {issue.slug} has no posts and no editorial, so there is nothing to send",
+            "write an editorial below the front matter of issue.md, or gather posts into it",
+        )
     newsletter = settings.newsletter
     texts = load_texts(templates_dir, newsletter.locale)
     # New markers for every render: the content is already gathered and cannot know them.
     markers = Markers.new()
-    context = template_context(issue, newsletter, texts, load_theme(templates_dir), markers)
+    # One salutation per message: the editorial's own line replaces the greeting.
+    salutation, editorial = split_salutation(issue.editorial)
+    greeting = greeting_for(
+        salutation, greeting_of(texts, texts_file(templates_dir, newsletter.locale))
+    )
+    shown = replace(issue, editorial=editorial)
+    context = template_context(shown, newsletter, texts, load_theme(templates_dir), markers)
     check_templates(templates_dir)
     origin = templates_dir / HTML_TEMPLATE
     mjml = render_template(templates_dir, HTML_TEMPLATE, context)
@@ -49,9 +62,10 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
         subject=issue.subject,
         html=_ending_in_newline(html),
         text=_ending_in_newline(text),
-        greeting=greeting_of(texts, texts_file(templates_dir, newsletter.locale)),
+        greeting=greeting,
         markers=markers,
     )
     return RenderResult(
-        email, check_email(email.html, issue.subject, issue.preheader, settings.own_hosts)
+        email,
+        check_email(email.html, issue.subject, issue.preheader, Origins.of(issue, settings)),
     )

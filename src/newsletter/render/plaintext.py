@@ -1,7 +1,9 @@
 """Markdown (the editorial) as readable plain text for the text part of the email.
 
-Paragraphs become single lines (the template wraps them), links keep their address
-in brackets, list items keep their marker; emphasis marks are dropped.
+A line break staff typed stays a line break (as in the HTML, see templates.py): a
+signature like "wünscht euch⏎eure Geschäftsstelle" keeps its two lines. Otherwise a
+paragraph is one line (the template wraps it), links keep their address in brackets,
+list items keep their marker; emphasis marks are dropped.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ from markdown_it.token import Token
 _PARSER = MarkdownIt("commonmark", {"html": False})
 
 
-def _inline(children: list[Token]) -> str:
+def _inline(children: list[Token], continuation: str = "") -> str:
+    """One paragraph's text; ``continuation`` starts each further line (quote marks)."""
     parts: list[str] = []
     links: list[str] = []
     for token in children:
         if token.type in ("text", "code_inline", "html_inline"):
             parts.append(token.content)
-        elif token.type == "softbreak":
-            parts.append(" ")
-        elif token.type == "hardbreak":
-            parts.append("\n")
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append("\n" + continuation)
         elif token.type == "link_open":
             links.append(str(token.attrs.get("href", "")))
         elif token.type == "link_close" and links:
@@ -58,7 +59,8 @@ def markdown_to_text(markdown: str) -> str:
         elif token.type == "blockquote_close":
             prefixes.pop()
         elif token.type == "inline" and token.children is not None:
-            lines.append("".join(prefixes) + _inline(token.children))
+            continuation = "".join(p if p == "> " else " " * len(p) for p in prefixes)
+            lines.append("".join(prefixes) + _inline(token.children, continuation))
             if not numbers:  # paragraphs and headings get a blank line, list items not
                 lines.append("")
         elif token.type in ("fence", "code_block"):

@@ -24,7 +24,9 @@ from newsletter.textfile import TEXT_ENCODING
 
 # Raw HTML in the editorial is shown as text, not passed through: staff write
 # Markdown, and the email must stay well-formed (xhtmlOut) for our MJML check.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True})
+# breaks: a line break staff typed is one in the email too (a letter's signature),
+# not Markdown's "join into one line".
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "breaks": True})
 
 
 def _markdown(text: str) -> Markup:
