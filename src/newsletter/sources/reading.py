@@ -10,9 +10,13 @@ so there the sources are read one after the other.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -28,8 +32,37 @@ def can_read_in_parallel() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-def _read(source: Source, since: datetime | None, answer: Connection) -> None:
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """The worker ends when the gather that forked it does, even by kill -9.
+
+    Otherwise it would fetch on for nobody, or wait for ever on a full result pipe that
+    the other workers, forked with copies of its reading end, keep open. Linux kills it
+    at once (PR_SET_PDEATHSIG); elsewhere a thread notices that its parent has changed.
+    """
+    if sys.platform == "linux":
+        with suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Also when the parent died before the line above: the worker then has a new parent.
+    if os.getppid() != parent:
+        os._exit(1)
+    if sys.platform != "linux":
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(_PARENT_CHECK_SECONDS)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+
+def _read(source: Source, since: datetime | None, answer: Connection, parent: int) -> None:
     """In the worker: the source's result or its exception, whichever it comes to."""
+    _end_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent alone answers it and ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     outcome: SourceResult | BaseException
@@ -47,7 +80,8 @@ class SourceReader:
     """Starts reading every source on entry; ``results()`` gives them in the sources' order.
 
     Enter it before any thread is started (a progress bar's, for one): a fork copies only
-    the thread that calls it. Leaving it ends workers still running, so an error in one
+    the thread that calls it; and in the thread that stays until the results are read:
+    on Linux, workers end with the thread that forked them. Leaving it ends workers still running, so an error in one
     source or Ctrl-C does not leave the others fetching in the background.
     """
 
@@ -61,7 +95,7 @@ class SourceReader:
             context = multiprocessing.get_context("fork")
             for source in self.sources:
                 receive, send = context.Pipe(duplex=False)
-                worker = context.Process(target=_read, args=(source, self.since, send))
+                worker = context.Process(target=_read, args=(source, self.since, send, os.getpid()))
                 worker.start()
                 send.close()  # the worker's end: EOF here once the worker is gone
                 self._workers.append((worker, receive))
