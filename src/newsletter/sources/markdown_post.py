@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 _FENCE = "---"
+# The text beyond this is not rendered: 15,000 words, far more than a teaser and its first
+# picture need; and markdown-it takes superlinear time on some input (1.8 MB of "*_"
+# took 15 s).
+MAX_MARKDOWN_CHARS = 100_000
 # The C loader when PyYAML has it: a folder of a thousand posts reads three times faster.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # An alias (*name) can only appear after one of these; plain front matter has neither.
@@ -88,6 +92,11 @@ def split_front_matter(file: PostFile) -> tuple[dict[str, Any], str]:
             problem = 'put a text that contains ": " in quotes'
         raise SourceError(
             f"{file.name}: the front matter is not valid YAML{at}; {problem}"
+        ) from None
+    except (ValueError, OverflowError) as error:
+        # Valid YAML, but a value its types cannot hold: a time at offset +99:00, say.
+        raise SourceError(
+            f"{file.name}: the front matter has a value out of range ({error})"
         ) from None
     if not isinstance(data, dict):
         raise SourceError(f"{file.name}: the front matter must be fields like title: ...")
@@ -161,7 +170,7 @@ def read_markdown_post(file: PostFile) -> Post:
     if file.is_old(date):
         return outline
     base = url or file.site_url
-    body = sanitise_html(_markdown().render(markdown), base)
+    body = sanitise_html(_markdown().render(markdown[:MAX_MARKDOWN_CHARS]), base)
     summary = _text(file, data, "summary")
     return replace(
         outline,
