@@ -33,8 +33,10 @@ class WhoReads:
     label: str
     fails: bool = False
     dies: bool = False
+    sleeps: float = 0.0
 
     def collect(self, since: datetime | None = None) -> SourceResult:
+        time.sleep(self.sleeps)
         if self.dies:
             os._exit(3)
         if self.fails:
@@ -58,9 +60,30 @@ def test_several_sources_are_read_by_other_processes_and_come_back_in_order() ->
     assert multiprocessing.active_children() == []
 
 
-def test_one_source_is_read_right_here() -> None:
+@parallel
+def test_one_source_is_read_by_a_worker_too() -> None:
     (result,) = read(WhoReads("a"))
-    assert result.warnings[0] == f"read by {os.getpid()}"
+    assert result.warnings[0] != f"read by {os.getpid()}"
+
+
+def test_without_fork_sources_are_read_right_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("newsletter.sources.reading.can_read_in_parallel", lambda: False)
+    results = read(WhoReads("a"), WhoReads("b"))
+    assert [result.warnings[0] for result in results] == [f"read by {os.getpid()}"] * 2
+
+
+@parallel
+def test_a_source_over_its_time_budget_is_stopped_and_named() -> None:
+    started = time.monotonic()
+    sources = [WhoReads("a"), WhoReads("zäh", sleeps=30)]
+    with pytest.raises(SourceError) as caught, SourceReader(sources, None, budget=1.0) as reader:
+        list(reader.results())
+    assert time.monotonic() - started < 5
+    assert str(caught.value) == (
+        'reading the source "zäh" took longer than 1 seconds, so it was stopped; it is far '
+        "too big or broken: check it, or leave it out of newsletter.toml for now"
+    )
+    assert multiprocessing.active_children() == []
 
 
 @parallel
