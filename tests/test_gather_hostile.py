@@ -20,6 +20,7 @@ from newsletter.sources.dates import BERLIN
 from newsletter.sources.feed import parse_feed
 from newsletter.sources.markdown_post import MAX_MARKDOWN_CHARS, read_markdown_post
 from newsletter.sources.page_export import read_page_export
+from newsletter.sources.sanitise import is_web_url, join_url
 
 from .test_gather_support import (
     SITE_URL,
@@ -127,6 +128,19 @@ def test_a_markdown_post_with_a_value_no_parser_takes_is_unreadable(
     ((name, why),) = [(bad.name, bad.reason) for bad in result.unreadable]
     assert name == "posts/bad.md"
     assert why.startswith(reason), why
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["http://[::1", "http://[::1/x", "https://a:99999/", "http://exa mple.org/", "http://a\x00b/"],
+)
+def test_addresses_no_parser_or_mail_program_takes_are_no_web_addresses(address: str) -> None:
+    assert not is_web_url(address)
+    assert not is_web_url(join_url(address, "bild.jpg"))
+    assert not is_web_url(join_url(SITE_URL, address))
+    assert join_url(address, "https://www.example.org/bild.jpg") == (
+        "https://www.example.org/bild.jpg"
+    )
 
 
 def test_a_page_export_with_broken_address_and_image_lines_is_read_without_them() -> None:

@@ -43,11 +43,16 @@ def is_web_url(url: str) -> bool:
         parts.port  # noqa: B018 (raises ValueError for a port out of range)
     except ValueError:  # "http://[::1" and other addresses urlsplit cannot take apart
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    # A space or control character in the host makes a link no mail program follows.
+    clean_host = not any(char.isspace() or char < " " or char == "\x7f" for char in parts.netloc)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and clean_host
 
 
 def join_url(base: str, link: str) -> str:
-    """``link`` made absolute against ``base``; "" when it is no address anyone can read."""
+    """``link`` made absolute against ``base``, and never an exception for either.
+
+    Whether the result is a web address is is_web_url's to say.
+    """
     try:
         return urljoin(base, link)
     except ValueError:
