@@ -249,10 +249,13 @@ def _content_id(title: str, text: str) -> str:
 
 def _entry_date(entry: Any) -> datetime | None:
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        # dict.get: the entry's own fields, without feedparser's deprecated stand-in of
+        # "published" for a missing "updated" (the same date again, and a warning).
+        raw = dict.get(entry, key)
         if raw:
             # Our own parsing keeps the offset; feedparser's fallback knows odd formats.
-            date = parse_date(str(raw)) or from_utc_tuple(tuple(entry.get(f"{key}_parsed") or ()))
+            parsed = tuple(dict.get(entry, f"{key}_parsed") or ())
+            date = parse_date(str(raw)) or from_utc_tuple(parsed)
             if date is not None:
                 return date
     return None
