@@ -69,12 +69,14 @@ def test_gather_writes_the_issue_and_shows_what_it_took_and_skipped(ws: Workspac
         "skipped: duplicate",
         "skipped: undated",
         "skipped: too old",
+        "skipped: unreadable",
+        "posts/kaputt.md: the front matter is not valid YAML at line 2",
         "(no URL: add one in issue.md)",
         "Created issues/2026-11/issue.md (5 new posts).",
         "newsletter render 2026-11",
     ):
         assert expected in table, result.stdout
-    assert "Warning: posts: posts/kaputt.md: the front matter is not valid YAML" in result.stderr
+    assert "kaputt.md" not in result.stderr  # listed once, in the table
 
 
 def test_a_rerun_keeps_every_staff_edit_and_adds_only_the_new_post(ws: Workspace) -> None:

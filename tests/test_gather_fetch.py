@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from newsletter.sources.fetch import FetchLimits, fetch
 
 from .test_gather_support import FEEDS, SITE_URL, FeedServer
 
-FAST = FetchLimits(connect_timeout=1.0, read_timeout=0.3, max_bytes=1024 * 1024)
+FAST = FetchLimits(connect_timeout=1.0, read_timeout=0.3, max_bytes=1024 * 1024, total_timeout=1.5)
 
 
 @pytest.fixture
@@ -179,3 +180,36 @@ def test_nobody_listening(tmp_path: Path) -> None:
     assert message.startswith(f'feed "{url}": cannot fetch {url} (')
     assert message.endswith('; check "url" of this source in newsletter.toml')
     assert "\n" not in message
+
+
+def test_a_server_that_trickles_is_given_up_at_the_overall_deadline(tmp_path: Path) -> None:
+    # Each byte comes well within the read timeout; without a deadline this never ends.
+    with FeedServer(delay=0.05) as trickling:
+        url = trickling.url("trickle/")
+        started = time.monotonic()
+        with pytest.raises(SourceError) as caught:
+            feed(url, tmp_path).collect()
+        assert time.monotonic() - started < 3.0
+    assert str(caught.value) == (
+        f'feed "{url}": {url} did not send the whole feed within 1.5 seconds; the server is '
+        'very slow: try again later or check "url" of this source in newsletter.toml'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_overall_deadline_has_a_default() -> None:
+    limits = FetchLimits()
+    assert limits.read_timeout < limits.total_timeout <= 120
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_a_truncated_compressed_feed_is_the_servers_fault_not_an_empty_feed(
+    server: FeedServer, tmp_path: Path, size: int
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        fetch(server.url(f"truncated/{size}/rss20.xml"), "rss", tmp_path, FAST)
+    assert str(caught.value) == (
+        'feed "rss": the compressed feed ends before its end (the download was cut off); '
+        "the website's server is at fault: try again later or tell its maintainers"
+    )
+    assert list(tmp_path.iterdir()) == []

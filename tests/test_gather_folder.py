@@ -11,7 +11,7 @@ import pytest
 from newsletter.errors import SourceError
 from newsletter.post import Image, Post
 from newsletter.settings import SourceSettings, SourceType
-from newsletter.sources.contract import PostFile, SourceResult
+from newsletter.sources.contract import PostFile, SourceResult, Unreadable
 from newsletter.sources.dates import BERLIN
 from newsletter.sources.folder import FolderSource
 from newsletter.sources.page_export import read_page_export
@@ -65,16 +65,23 @@ def test_a_post_without_date_or_url_is_kept_undated_with_its_file_as_id() -> Non
     assert (post.date, post.url, post.id) == (None, "", "posts/undatiert.md")
 
 
-def test_unreadable_posts_are_warnings_and_the_rest_still_comes_in() -> None:
+def test_unreadable_posts_are_listed_with_the_reason_and_the_rest_still_comes_in() -> None:
     result = collect(POSTS)
-    assert sorted(result.warnings) == [
-        'posts/falsches-datum.md: date: "32.13.2026" is not a date; write it like 2026-11-02 '
-        "or 02.11.2026; the post was left out",
-        'posts/kaputt.md: the front matter is not valid YAML at line 2; put a text that contains ": " '
-        "in quotes; the post was left out",
-        'posts/notizen.txt: no date line like "02.11.26 –" below the title, so this is no page '
-        "export we can read; the post was left out",
-        "posts/ohne-titel.md: no title in the front matter; the post was left out",
+    assert result.warnings == ()
+    assert list(result.unreadable) == [
+        Unreadable(
+            "posts/falsches-datum.md",
+            'date: "32.13.2026" is not a date; write it like 2026-11-02 or 02.11.2026',
+        ),
+        Unreadable(
+            "posts/kaputt.md",
+            'the front matter is not valid YAML at line 2; put a text that contains ": " in quotes',
+        ),
+        Unreadable(
+            "posts/notizen.txt",
+            'no date line like "02.11.26 –" below the title, so this is no page export we can read',
+        ),
+        Unreadable("posts/ohne-titel.md", "no title in the front matter"),
     ]
     assert sorted(post.title for post in result.posts) == [
         "Dauerbrenner ohne Datum",

@@ -85,6 +85,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(302, b"", extra={"Location": f"file:///{name}"})
             return
         path = owner.folder / name
+        if kind == "trickle":
+            # The whole answer, headers too, one byte every ``delay`` seconds.
+            answer = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b" " * 100_000
+            for byte in answer:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(owner.delay)
+            return
+        if kind == "truncated":
+            # A gzip body cut after N bytes, with a length that matches the cut.
+            size, _, feed = name.partition("/")
+            packed = gzip.compress((owner.folder / feed).read_bytes())[: int(size)]
+            self._send(200, packed, extra={"Content-Encoding": "gzip"})
+            return
         if kind == "gzip" and "gzip" in self.headers.get("Accept-Encoding", ""):
             packed = gzip.compress(path.read_bytes())
             self._send(200, packed, "application/rss+xml", extra={"Content-Encoding": "gzip"})
@@ -133,7 +147,9 @@ class FeedServer:
     the same after ``delay`` seconds, ``/moved/NAME`` redirects there, ``/elsewhere/PATH``
     redirects to file:///PATH, ``/gzip/NAME`` the file gzip-compressed (when asked for),
     ``/bomb/N`` N spaces gzip-compressed, ``/encoded/NAME`` plain bytes claiming to be
-    NAME-encoded, ``/big/N`` N bytes without a length, else 404.
+    NAME-encoded, ``/big/N`` N bytes without a length, ``/trickle/`` an answer of one
+    byte every ``delay`` seconds, ``/truncated/N/NAME`` the first N bytes of the file
+    gzip-compressed, else 404.
     """
 
     class _Server(ThreadingHTTPServer):

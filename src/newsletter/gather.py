@@ -49,6 +49,7 @@ class SkipReason(StrEnum):
     TOO_OLD = "too old"
     CATEGORY = "other category"
     REMOVED = "deleted from this issue"
+    UNREADABLE = "unreadable"
 
 
 class Taken(StrEnum):
@@ -60,6 +61,7 @@ class Taken(StrEnum):
 class Skipped:
     post: Post
     reason: SkipReason
+    detail: str = ""  # what made an unreadable post unreadable
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,19 @@ def _new_issue(plan: GatherPlan, posts: tuple[Post, ...]) -> Issue:
     return replace(empty, subject=texts.subject, preheader=texts.preheader)
 
 
+def unreadable_posts(results: Sequence[SourceResult]) -> tuple[Skipped, ...]:
+    """The posts a source could not read, for the table of skipped posts."""
+    return tuple(
+        Skipped(
+            Post(f"{result.label}:{bad.name}", bad.name, "", None, "", source=result.label),
+            SkipReason.UNREADABLE,
+            detail=bad.reason,
+        )
+        for result in results
+        for bad in result.unreadable
+    )
+
+
 def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherReport:
     """Select, merge with the issue on disk and write it (only when something changed)."""
     request = plan.request
@@ -333,7 +348,7 @@ def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherRe
         plan=plan,
         issue=issue,
         added=merged.added,
-        skipped=(*skipped, *merged.removed),
+        skipped=(*skipped, *merged.removed, *unreadable_posts(results)),
         warnings=tuple((result.label, w) for result in results for w in result.warnings),
         created=existing is None,
         written=written,

@@ -11,7 +11,7 @@ from rich.text import Text
 from newsletter.cli.state import err, notice, out, state
 
 if TYPE_CHECKING:
-    from newsletter.gather import GatherReport
+    from newsletter.gather import GatherReport, Skipped
     from newsletter.post import Post
     from newsletter.sources import Source, SourceResult
 
@@ -56,6 +56,13 @@ def _title(post: Post) -> Text:
     return Text(post.title if post.url else f"{post.title} (no URL: add one in issue.md)")
 
 
+def _what(skip: Skipped) -> tuple[str, Text]:
+    """Date and title of a skipped post; of an unreadable one, its name and the reason."""
+    if skip.detail:
+        return "", Text(f"{skip.post.title}: {skip.detail}")
+    return _when(skip.post), _title(skip.post)
+
+
 def _show(report: GatherReport) -> None:
     from rich.table import Table
 
@@ -73,7 +80,7 @@ def _show(report: GatherReport) -> None:
         shown[skip.reason] = shown.get(skip.reason, 0) + 1
         if shown[skip.reason] <= ROWS_PER_REASON:
             status = f"skipped: {skip.reason}"
-            row = (status, _when(skip.post), _title(skip.post), Text(skip.post.source))
+            row = (status, *_what(skip), Text(skip.post.source))
             table.add_row(*row, style="dim")
     for reason, count in shown.items():
         if count > ROWS_PER_REASON:

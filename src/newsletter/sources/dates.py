@@ -48,18 +48,28 @@ def german_date(text: str) -> datetime | None:
         return None
 
 
+def in_range(value: datetime) -> datetime | None:
+    """``value``, when it can be compared and converted: 9999-12-31 at -23:59 is not."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return None
+    return value
+
+
 def parse_date(text: str) -> datetime | None:
     """ISO 8601, RFC 822 (RSS) or German day.month.year; None when it is none of them."""
     text = text.strip()
     if not text:
         return None
     try:
-        return aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return in_range(aware(datetime.fromisoformat(text.replace("Z", "+00:00"))))
     except ValueError:
         pass
     try:
-        return aware(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError):
+        return in_range(aware(parsedate_to_datetime(text)))
+    # OverflowError: an offset of "+999999999999999999" hours.
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
     return german_date(text)
 
@@ -71,5 +81,5 @@ def from_utc_tuple(parts: tuple[int, ...]) -> datetime | None:
     year, month, day, hour, minute, second = parts[:6]
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC).astimezone(BERLIN)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None

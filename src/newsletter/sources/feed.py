@@ -15,19 +15,30 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 from newsletter.errors import SourceError
 from newsletter.post import Image, Post
 from newsletter.settings import SourceSettings
-from newsletter.sources.contract import SourceResult
+from newsletter.sources.contract import POST_FAILURES, SourceResult, Unreadable, read_post
 from newsletter.sources.dates import from_utc_tuple, parse_date
 from newsletter.sources.feedparser_tuning import tune
 from newsletter.sources.fetch import FetchLimits, fetch
-from newsletter.sources.sanitise import first_image, is_web_url, plain_text, sanitise_html
-from newsletter.sources.sax_driver import SkippedBodies, skipping_old_bodies
+from newsletter.sources.sanitise import (
+    first_image,
+    is_web_url,
+    join_url,
+    plain_text,
+    sanitise_html,
+)
+from newsletter.sources.sax_driver import (
+    MAX_ATTRIBUTES,
+    SkippedBodies,
+    TooManyAttributes,
+    skipping_old_bodies,
+)
 from newsletter.sources.summary import summarise, summarise_html
 
 # A post body longer than this is cut (with a warning): a newsletter shows a teaser,
@@ -111,7 +122,21 @@ def parse_feed(
     where = f'feed "{label}"'
     if _HTML_PAGE.match(data[:4096]):
         raise SourceError(f"{where} is a web page, not an RSS or Atom feed", _NOT_A_FEED_HINT)
-    parsed = _feedparser_parse(data, since)
+    try:
+        parsed = _feedparser_parse(data, since)
+    except TooManyAttributes as error:
+        raise SourceError(
+            f"{where} is too complex to read: {error} (a news feed needs a handful, the limit "
+            f"is {MAX_ATTRIBUTES})",
+            "the feed is broken or hostile: check the address or tell the website's maintainers",
+        ) from None
+    # feedparser's own failures on broken input: an encoding declared in bytes no codec
+    # takes (UnicodeDecodeError), an unknown codec (LookupError), ...
+    except (LookupError, *POST_FAILURES) as error:
+        raise SourceError(
+            f"{where} cannot be read ({type(error).__name__}: {error})",
+            "the feed is broken: tell the website's maintainers",
+        ) from None
     if not parsed.get("version") and not parsed.entries:
         raise SourceError(f"{where} is not an RSS or Atom feed", _NOT_A_FEED_HINT)
     warnings: list[str] = []
@@ -122,14 +147,24 @@ def parse_feed(
         )
     root = feed_url or site_url
     channel_link = parsed.feed.get("link") or ""
-    channel = urljoin(root, channel_link) if channel_link else root
+    channel = join_url(root, channel_link) if channel_link else root
     context = _EntryContext(channel, label, since)
-    posts = []
+    posts, unreadable = [], []
     for number, entry in enumerate(parsed.entries, start=1):
-        post = _entry_post(entry, context, warnings, number)
-        if post is not None:
+        title = plain_text(str(entry.get("title") or ""))
+        read = partial(_entry_post, entry, title, context, warnings, number)
+        post = read_post(_entry_name(title, number), read)
+        if isinstance(post, Unreadable):
+            unreadable.append(post)
+        elif post is not None:
             posts.append(post)
-    return SourceResult(label=label, posts=tuple(posts), warnings=tuple(warnings))
+    return SourceResult(
+        label=label, posts=tuple(posts), warnings=tuple(warnings), unreadable=tuple(unreadable)
+    )
+
+
+def _entry_name(title: str, number: int) -> str:
+    return f'entry "{title}"' if title else f"entry #{number}"
 
 
 def _describe_bozo(error: object) -> str:
@@ -156,14 +191,13 @@ class _EntryContext:
 
 
 def _entry_post(
-    entry: Any, context: _EntryContext, warnings: list[str], number: int
+    entry: Any, title: str, context: _EntryContext, warnings: list[str], number: int
 ) -> Post | None:
-    title = plain_text(str(entry.get("title") or ""))
-    link = urljoin(context.channel, str(entry.get("link") or ""))
+    link = join_url(context.channel, str(entry.get("link") or ""))
     url = link if is_web_url(link) else ""
     date = _entry_date(entry)
     known_as = str(entry.get("id") or url)
-    named = f'entry "{title}"' if title else f"entry #{number}"
+    named = _entry_name(title, number)
     if date is not None and context.since and date < context.since:
         # Too old to show: its body may not even have been parsed (see sax_driver.py).
         title = title or named
@@ -178,7 +212,7 @@ def _entry_post(
         )
     content = entry.get("content") or []
     main = content[0] if content else entry.get("summary_detail") or {}
-    base = urljoin(context.channel, main.get("base") or "")
+    base = join_url(context.channel, main.get("base") or "")
     raw_body = _detail_html(main)
     if len(raw_body) > MAX_ENTRY_CHARS:
         warnings.append(
@@ -215,10 +249,13 @@ def _content_id(title: str, text: str) -> str:
 
 def _entry_date(entry: Any) -> datetime | None:
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        # dict.get: the entry's own fields, without feedparser's deprecated stand-in of
+        # "published" for a missing "updated" (the same date again, and a warning).
+        raw = dict.get(entry, key)
         if raw:
             # Our own parsing keeps the offset; feedparser's fallback knows odd formats.
-            date = parse_date(str(raw)) or from_utc_tuple(tuple(entry.get(f"{key}_parsed") or ()))
+            parsed = tuple(dict.get(entry, f"{key}_parsed") or ())
+            date = parse_date(str(raw)) or from_utc_tuple(parsed)
             if date is not None:
                 return date
     return None
@@ -242,7 +279,7 @@ def _image(entry: Any, base: str, body: str) -> Image | None:
         candidates.append(in_body[0])
         alt = in_body[1]
     for candidate in candidates:
-        url = urljoin(base, candidate.strip())
+        url = join_url(base, candidate.strip())
         if candidate and is_web_url(url):
             return Image(url=url, alt=alt if in_body and url == in_body[0] else "")
     return None

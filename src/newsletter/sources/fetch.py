@@ -8,15 +8,20 @@ The standard library's urllib, not httpx: one GET needs nothing more, and import
 and building its TLS context took 0.3 s of every gather (bench/gather_sources.py).
 urllib also follows the system's proxy settings (environment, and the Windows registry)
 and verifies certificates against the system's store. Its one timeout is split here
-into a connect timeout and a read timeout (each wait for data). Feeds are asked for
-gzip-compressed; the size limit holds for what they unpack to as well.
+into a connect timeout and a read timeout (each wait for data), and a deadline for the
+whole download holds besides: a server that sends a byte every few seconds never
+reaches a read timeout. Feeds are asked for gzip-compressed; the size limit holds for
+what they unpack to as well, and a compressed body that is cut off is an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import json
+import socket
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -39,6 +44,9 @@ class FetchLimits:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     max_bytes: int = 20 * _MB
+    # For everything from the request to the last byte: a 20 MB feed over a slow office
+    # line takes a fraction of this.
+    total_timeout: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -81,10 +89,58 @@ class _ConnectTimeoutError(TimeoutError):
     """The server did not take the connection in time (as opposed to a slow answer)."""
 
 
+class _DeadlineError(TimeoutError):
+    """The whole download took longer than ``FetchLimits.total_timeout``."""
+
+
+class _DeadlineReads(io.RawIOBase):
+    """A socket's reads, each waiting at most ``read_timeout`` and none past ``deadline``."""
+
+    def __init__(self, sock: socket.socket, read_timeout: float, deadline: float) -> None:
+        self.raw = sock.makefile("rb", buffering=0)
+        self.sock, self.read_timeout, self.deadline = sock, read_timeout, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _DeadlineError("deadline reached")
+        wait = min(self.read_timeout, remaining)
+        self.sock.settimeout(wait)
+        try:
+            return self.raw.readinto(buffer)
+        except TimeoutError:
+            if wait < self.read_timeout:
+                raise _DeadlineError("deadline reached") from None
+            raise
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """The connected socket as http.client sees it: what it reads goes by the deadline."""
+
+    def __init__(self, sock: socket.socket, read_timeout: float, deadline: float) -> None:
+        self._sock, self._read_timeout, self._deadline = sock, read_timeout, deadline
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        # http.client reads the status line, headers and body through this one file.
+        return io.BufferedReader(_DeadlineReads(self._sock, self._read_timeout, self._deadline))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)  # sendall, close, ...
+
+
 class _SplitTimeouts:
-    """Connects within the connection's ``timeout``, then waits ``read_timeout`` for data."""
+    """Connects within the connection's ``timeout``, then waits ``read_timeout`` for data,
+    and reads nothing after ``deadline`` (a time.monotonic())."""
 
     read_timeout: float
+    deadline: float
     sock: Any
 
     def connect(self) -> None:
@@ -93,6 +149,7 @@ class _SplitTimeouts:
         except TimeoutError as error:
             raise _ConnectTimeoutError(str(error)) from error
         self.sock.settimeout(self.read_timeout)
+        self.sock = _DeadlineSocket(self.sock, self.read_timeout, self.deadline)
 
 
 class _HTTPConnection(_SplitTimeouts, http.client.HTTPConnection):
@@ -103,11 +160,12 @@ class _HTTPSConnection(_SplitTimeouts, http.client.HTTPSConnection):
     pass
 
 
-def _opener(read_timeout: float) -> urllib.request.OpenerDirector:
+def _opener(read_timeout: float, deadline: float) -> urllib.request.OpenerDirector:
     def connection(kind: type[_SplitTimeouts]) -> Any:
         def make(host: str, **options: Any) -> Any:
             made = kind(host, **options)  # type: ignore[call-arg]
             made.read_timeout = read_timeout
+            made.deadline = deadline  # the same for every redirect
             return made
 
         return make
@@ -155,8 +213,9 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
         **validators,
     }
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (_opener: http(s) only)
+    opener = _opener(limits.read_timeout, time.monotonic() + limits.total_timeout)
     try:
-        with _opener(limits.read_timeout).open(request, timeout=limits.connect_timeout) as response:
+        with opener.open(request, timeout=limits.connect_timeout) as response:
             data = _read_limited(response, limits.max_bytes, where)
             final_url, answered = response.url, response.headers
     except urllib.error.HTTPError as error:
@@ -174,6 +233,12 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
         raise SourceError(f"{where}: {url} answered {answer}", fix) from None
     except (urllib.error.URLError, TimeoutError, http.client.HTTPException, OSError) as error:
         reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        if isinstance(reason, _DeadlineError):
+            raise SourceError(
+                f"{where}: {url} did not send the whole feed within "
+                f"{limits.total_timeout:g} seconds",
+                f"the server is very slow: try again later or {fix}",
+            ) from None
         if isinstance(reason, TimeoutError):
             kind = "connect" if isinstance(reason, _ConnectTimeoutError) else "read"
             seconds = limits.connect_timeout if kind == "connect" else limits.read_timeout
@@ -219,4 +284,10 @@ def _read_limited(response: http.client.HTTPResponse, max_bytes: int, where: str
         ) from None
     if len(body) > max_bytes or inflater.unconsumed_tail:
         raise limit
+    if not inflater.eof:
+        # zlib returns what it could unpack of a cut-off body, even nothing, and no error.
+        raise SourceError(
+            f"{where}: the compressed feed ends before its end (the download was cut off)",
+            server_fault,
+        )
     return body

@@ -1,21 +1,31 @@
 """A folder of posts: each file read by the reader for its format.
 
-A file that cannot be read becomes a warning; the other posts still come in.
-Files of other kinds (pictures, notes) and hidden files are ignored.
+A file that cannot be read is left out and listed with the reason; the other posts still
+come in. Files of other kinds (pictures, notes) and hidden files are ignored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from newsletter.errors import SourceError
 from newsletter.settings import SourceSettings
-from newsletter.sources.contract import PostFile, PostFileReader, SourceResult
+from newsletter.sources.contract import (
+    PostFile,
+    PostFileReader,
+    SourceResult,
+    Unreadable,
+    read_post,
+)
 from newsletter.sources.markdown_post import read_markdown_post
 from newsletter.sources.page_export import read_page_export
 from newsletter.textfile import decode_text
+
+# Limits on work start with bytes: a post of a few pages is a few KB.
+MAX_POST_BYTES = 2 * 1024 * 1024
 
 READERS: dict[str, PostFileReader] = {
     ".md": read_markdown_post,
@@ -57,18 +67,23 @@ class FolderSource:
     def collect(self, since: datetime | None = None) -> SourceResult:
         assert self.settings.path is not None
         folder = self.settings.path
-        posts, warnings = [], []
+        posts, unreadable = [], []
         for path in self._files(folder):
             name = (Path(folder.name) / path.relative_to(folder)).as_posix()
             try:
-                text = read_text(path)
-                post = READERS[path.suffix.lower()](
-                    PostFile(name, text, self.site_url, self.label, since)
-                )
-            except SourceError as error:
-                warnings.append(f"{error}; the post was left out")
+                too_big = path.stat().st_size > MAX_POST_BYTES
+                text = "" if too_big else read_text(path)
             except OSError as error:
-                warnings.append(f"{name}: cannot be read ({error.strerror}); the post was left out")
-            else:
+                unreadable.append(Unreadable(name, f"cannot be read ({error.strerror})"))
+                continue
+            if too_big:
+                limit = f"{MAX_POST_BYTES // 1024 // 1024} MB"
+                unreadable.append(Unreadable(name, f"larger than {limit}; no post is that long"))
+                continue
+            file = PostFile(name, text, self.site_url, self.label, since)
+            post = read_post(name, partial(READERS[path.suffix.lower()], file))
+            if isinstance(post, Unreadable):
+                unreadable.append(post)
+            elif post is not None:
                 posts.append(post)
-        return SourceResult(label=self.label, posts=tuple(posts), warnings=tuple(warnings))
+        return SourceResult(label=self.label, posts=tuple(posts), unreadable=tuple(unreadable))

@@ -15,27 +15,54 @@ The text, in Markdown.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 import yaml
 
 from newsletter.errors import SourceError
 from newsletter.post import Image, Post
 from newsletter.sources.contract import PostFile
-from newsletter.sources.dates import aware, parse_date
-from newsletter.sources.sanitise import is_web_url, plain_text, sanitise_html
+from newsletter.sources.dates import aware, in_range, parse_date
+from newsletter.sources.sanitise import is_web_url, join_url, plain_text, sanitise_html
 from newsletter.sources.summary import summarise, summarise_html
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 _FENCE = "---"
+# The text beyond this is not rendered: 15,000 words, far more than a teaser and its first
+# picture need; and markdown-it takes superlinear time on some input (1.8 MB of "*_"
+# took 15 s).
+MAX_MARKDOWN_CHARS = 100_000
 # The C loader when PyYAML has it: a folder of a thousand posts reads three times faster.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# An alias (*name) can only appear after one of these; plain front matter has neither.
+_MAYBE_ALIAS = re.compile(r"[&*]")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Refuses aliases: 400 bytes of nested ``*name`` expand to gigabytes when read."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"aliases like *{event.anchor} are not allowed; write the value itself",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(text: str) -> Any:
+    # "&" and "*" are mostly text ("Kunst & Kultur"); the slower checking loader runs then only.
+    loader = _NoAliasLoader if _MAYBE_ALIAS.search(text) else _LOADER
+    return yaml.load(text, Loader=loader)  # noqa: S506 (both are safe loaders)
 
 
 @cache
@@ -55,7 +82,7 @@ def split_front_matter(file: PostFile) -> tuple[dict[str, Any], str]:
     except StopIteration:
         raise SourceError(f"{file.name}: the front matter has no closing line of ---") from None
     try:
-        data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER) or {}  # noqa: S506 (a safe loader)
+        data = _load_yaml("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 2}" if mark is not None else ""
@@ -65,6 +92,11 @@ def split_front_matter(file: PostFile) -> tuple[dict[str, Any], str]:
             problem = 'put a text that contains ": " in quotes'
         raise SourceError(
             f"{file.name}: the front matter is not valid YAML{at}; {problem}"
+        ) from None
+    except (ValueError, OverflowError) as error:
+        # Valid YAML, but a value its types cannot hold: a time at offset +99:00, say.
+        raise SourceError(
+            f"{file.name}: the front matter has a value out of range ({error})"
         ) from None
     if not isinstance(data, dict):
         raise SourceError(f"{file.name}: the front matter must be fields like title: ...")
@@ -84,7 +116,10 @@ def _date(file: PostFile, value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
-        return aware(value)
+        checked = in_range(aware(value))
+        if checked is None:
+            raise SourceError(f"{file.name}: date: {value} is out of range")
+        return checked
     parsed = parse_date(str(value))
     if parsed is None:
         raise SourceError(
@@ -97,7 +132,7 @@ def _image(file: PostFile, value: Any, base: str) -> Image | None:
     if not value:
         return None
     fields = value if isinstance(value, dict) else {"url": value}
-    url = urljoin(base, _text(file, fields, "url"))
+    url = join_url(base, _text(file, fields, "url"))
     if not is_web_url(url):
         raise SourceError(f"{file.name}: image: expected an address like https://...")
     return Image(url=url, alt=_text(file, fields, "alt"), caption=_text(file, fields, "caption"))
@@ -119,7 +154,7 @@ def read_markdown_post(file: PostFile) -> Post:
         raise SourceError(f"{file.name}: no title in the front matter")
     url = _text(file, data, "url")
     if url:
-        url = urljoin(file.site_url, url)
+        url = join_url(file.site_url, url)
         if not is_web_url(url):
             raise SourceError(f"{file.name}: url: expected an address like https://...")
     date = _date(file, data.get("date"))
@@ -135,7 +170,7 @@ def read_markdown_post(file: PostFile) -> Post:
     if file.is_old(date):
         return outline
     base = url or file.site_url
-    body = sanitise_html(_markdown().render(markdown), base)
+    body = sanitise_html(_markdown().render(markdown[:MAX_MARKDOWN_CHARS]), base)
     summary = _text(file, data, "summary")
     return replace(
         outline,

@@ -25,6 +25,7 @@ _DATE_LINE = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{2,4})\s*[–—-]\s*(.*)$")
 _CATEGORY_LABELS = {"kategorie", "kategorien"}
 _FOOTER_START = "wir sind für sie da!"
 _CAPTION_START = "auf dem bild"
+_ADDRESS_LINE = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _IMAGE_ADDRESS = re.compile(r"^https?://\S+\.(?:jpe?g|png|gif|webp)(?:\?\S*)?$", re.IGNORECASE)
 
 
@@ -57,8 +58,10 @@ def read_page_export(file: PostFile) -> Post:
             "so this is no page export we can read"
         )
     head = [line for line in lines[:date_at] if line]
-    addresses = [line for line in head if is_web_url(line) and " " not in line]
+    # A line that is only an address is never the title, even one no parser takes.
+    addresses = [line for line in head if _ADDRESS_LINE.match(line)]
     head = [line for line in head if line not in addresses]
+    addresses = [line for line in addresses if is_web_url(line)]
     while len(head) > 1 and _is_site_header(head[0]):
         head.pop(0)
     if not head:
@@ -78,7 +81,12 @@ def read_page_export(file: PostFile) -> Post:
     for block in _paragraphs(body_lines):
         if not caption and block[0].lower().startswith(_CAPTION_START):
             caption = " ".join(block)
-        elif not image_url and len(block) == 1 and _IMAGE_ADDRESS.match(block[0]):
+        elif (
+            not image_url
+            and len(block) == 1
+            and _IMAGE_ADDRESS.match(block[0])
+            and is_web_url(block[0])
+        ):
             image_url = block[0]
         else:
             paragraphs.append(block)

@@ -6,13 +6,21 @@ worker shares everything the parent has loaded and starts in milliseconds. Witho
 (Windows; macOS, whose system libraries do not survive it) a worker would start Python and
 import everything again, which costs more than it saves on the small feeds of an office,
 so there the sources are read one after the other.
+
+A worker is also a limit on work: a source still being read after ``TIME_BUDGET`` seconds
+(an input no structural limit foresaw) is ended, and gather says which one. So even a
+single source is read in a worker where the system can fork.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -28,8 +36,40 @@ def can_read_in_parallel() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-def _read(source: Source, since: datetime | None, answer: Connection) -> None:
+# Per source, from the start of the gather: past the 60 s download deadline (fetch.py)
+# and the few seconds a 20 MB feed or a folder of thousands of posts takes to read.
+TIME_BUDGET = 120.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """The worker ends when the gather that forked it does, even by kill -9.
+
+    Otherwise it would fetch on for nobody, or wait for ever on a full result pipe that
+    the other workers, forked with copies of its reading end, keep open. Linux kills it
+    at once (PR_SET_PDEATHSIG); elsewhere a thread notices that its parent has changed.
+    """
+    if sys.platform == "linux":
+        with suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Also when the parent died before the line above: the worker then has a new parent.
+    if os.getppid() != parent:
+        os._exit(1)
+    if sys.platform != "linux":
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(_PARENT_CHECK_SECONDS)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+
+def _read(source: Source, since: datetime | None, answer: Connection, parent: int) -> None:
     """In the worker: the source's result or its exception, whichever it comes to."""
+    _end_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent alone answers it and ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     outcome: SourceResult | BaseException
@@ -47,21 +87,28 @@ class SourceReader:
     """Starts reading every source on entry; ``results()`` gives them in the sources' order.
 
     Enter it before any thread is started (a progress bar's, for one): a fork copies only
-    the thread that calls it. Leaving it ends workers still running, so an error in one
-    source or Ctrl-C does not leave the others fetching in the background.
+    the thread that calls it; and in the thread that stays until the results are read: on
+    Linux, workers end with the thread that forked them. Leaving it ends workers still
+    running, so an error in one source or Ctrl-C does not leave the others fetching in the
+    background.
     """
 
-    def __init__(self, sources: Sequence[Source], since: datetime | None) -> None:
+    def __init__(
+        self, sources: Sequence[Source], since: datetime | None, budget: float = TIME_BUDGET
+    ) -> None:
         self.sources = tuple(sources)
         self.since = since
+        self.budget = budget
+        self._deadline = 0.0
         self._workers: list[tuple[BaseProcess, Connection]] = []
 
     def __enter__(self) -> SourceReader:
-        if len(self.sources) > 1 and can_read_in_parallel():
+        if can_read_in_parallel():
+            self._deadline = time.monotonic() + self.budget
             context = multiprocessing.get_context("fork")
             for source in self.sources:
                 receive, send = context.Pipe(duplex=False)
-                worker = context.Process(target=_read, args=(source, self.since, send))
+                worker = context.Process(target=_read, args=(source, self.since, send, os.getpid()))
                 worker.start()
                 send.close()  # the worker's end: EOF here once the worker is gone
                 self._workers.append((worker, receive))
@@ -74,6 +121,14 @@ class SourceReader:
                 yield source.collect(self.since)
             return
         for source, (worker, receive) in zip(self.sources, self._workers, strict=True):
+            if not receive.poll(max(0.0, self._deadline - time.monotonic())):
+                worker.kill()
+                raise SourceError(
+                    f'reading the source "{source.label}" took longer than {self.budget:g} '
+                    "seconds, so it was stopped",
+                    "it is far too big or broken: check it, or leave it out of newsletter.toml "
+                    "for now",
+                )
             try:
                 value = receive.recv()
             except EOFError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
@@ -38,20 +38,48 @@ def undo_spam_guard(text: str) -> str:
 
 
 def is_web_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:  # "http://[::1" and other addresses urlsplit cannot take apart
+        return False
+    # A space or control character in the host makes a link no mail program follows.
+    clean_host = not any(char.isspace() or char < " " or char == "\x7f" for char in parts.netloc)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and clean_host
+
+
+def join_url(base: str, link: str) -> str:
+    """``link`` made absolute against ``base``, and never an exception for either.
+
+    Whether the result is a web address is is_web_url's to say.
+    """
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        # A broken base leaves an absolute link usable; a broken link is none.
+        return link if is_web_url(link) else ""
 
 
 @lru_cache(maxsize=64)
 def _cleaner(base: str) -> nh3.Cleaner:
     # One cleaner per base: a feed has one or a few, so building them is no cost.
-    return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=_DROPPED_WITH_CONTENT,
-        attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        url_relative=("rewrite_with_base", base) if is_web_url(base) else "deny",
-    )
+    def cleaner(relative: nh3.UrlRelative) -> nh3.Cleaner:
+        return nh3.Cleaner(
+            tags=set(ALLOWED_TAGS),
+            clean_content_tags=_DROPPED_WITH_CONTENT,
+            attributes=_ATTRIBUTES,
+            url_schemes=_URL_SCHEMES,
+            url_relative=relative,
+        )
+
+    if not is_web_url(base):
+        return cleaner("deny")
+    try:
+        return cleaner(("rewrite_with_base", base))
+    except ValueError:
+        # nh3 checks hosts more strictly than urlsplit (IDNA, control characters): a base
+        # it rejects resolves nothing, so relative links go, as they do without a base.
+        return cleaner("deny")
 
 
 def sanitise_html(fragment: str, base: str) -> str:
