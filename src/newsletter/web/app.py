@@ -58,14 +58,17 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
             return None
 
     async def unsubscribe(request: Request) -> Response:
-        if request.method == "POST":
-            # Counted before anything else, so forged tokens are limited too.
-            wait = limiter.wait(client_key(request.client.host if request.client else ""))
-            if wait:
-                raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
         token = request.query_params.get("token", "")
         subscription_id = verified(token)
         if subscription_id is None:
+            if request.method == "POST":
+                # Only links that are not ours are limited: a mail provider relays many
+                # members' one-clicks from one address after a send, and a signed link's
+                # unsubscribe is always taken (each subscription's once, so a flood of
+                # real links cannot fill the database either).
+                wait = limiter.wait(client_key(request.client.host if request.client else ""))
+                if wait:
+                    raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
             return HTMLResponse(pages.invalid_link(), 400)
         if request.method != "POST":
             return HTMLResponse(pages.unsubscribe(token))
