@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -107,6 +107,10 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
         shown = status if status in ERROR_STATUSES else (500 if status >= 500 else 400)
         return HTMLResponse(pages.error(shown), status, headers)
 
+    async def gone(request: Request, exc: Exception) -> Response:
+        # The client left (or missed the body deadline, server.py): nobody to answer.
+        return Response(status_code=400)
+
     routes = [
         Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"]),
         Route(ARCHIVE_PATH, archive_index, methods=["GET"]),
@@ -122,5 +126,5 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit_for=body_limit)],
-        exception_handlers={HTTPException: error, Exception: error},
+        exception_handlers={HTTPException: error, ClientDisconnect: gone, Exception: error},
     )
