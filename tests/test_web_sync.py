@@ -288,3 +288,11 @@ def test_brackets_inside_json_strings_are_text_not_nesting(pair: Pair) -> None:
     page = {"slug": "2026-11", "subject": "[[[", "sent_at": NOW.isoformat(), "html": "{" * 9_000}
     response = pair.client.put("/sync/archive/2026-11", json=page, headers=secret)
     assert response.status_code == 200, response.text[:200]
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "0", "501", "-1", "1e3", ""])
+def test_an_odd_events_limit_is_a_400(pair: Pair, limit: str) -> None:
+    secret = {"Authorization": f"Bearer {sync_secret(pair.office)}"}
+    response = pair.client.get("/sync/events", params={"limit": limit}, headers=secret)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "limit must be from 1 to 500"}

@@ -149,6 +149,7 @@ def make_server(app: Starlette, deadlines: ReadDeadlines = DEADLINES) -> uvicorn
     config = uvicorn.Config(
         app,
         http=guarded_protocol(deadlines),
+        ws="none",  # no WebSockets: an upgrade request is an ordinary request
         log_level="warning",
         access_log=False,
         lifespan="off",

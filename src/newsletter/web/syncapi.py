@@ -75,7 +75,8 @@ def sync_routes(secret: bytes, database_path: Path, pushed: PushedArchive) -> li
     async def events(request: Request) -> Response:
         authorise(request)
         limit = request.query_params.get("limit", str(BATCH))
-        if not limit.isdigit() or not 0 < int(limit) <= BATCH:
+        # isdigit() alone takes "²", which int() refuses.
+        if not (limit.isascii() and limit.isdigit()) or not 0 < int(limit) <= BATCH:
             raise HTTPException(400, f"limit must be from 1 to {BATCH}")
         found = await run_in_threadpool(_pending, database_path, int(limit))
         return JSONResponse({"events": found})
