@@ -7,11 +7,14 @@ connections still being read do not count against the limit that answers 503.
 from __future__ import annotations
 
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from newsletter.web.server import MAX_CONNECTIONS, ReadDeadlines
+import pytest
+
+from newsletter.web.server import MAX_CONNECTIONS, MAX_PER_CLIENT, ReadDeadlines
 from newsletter.workspace import Workspace
 from tests.web_support import local_client, recipients, serving, subscribe, web_app
 
@@ -26,13 +29,15 @@ def address(url: str) -> tuple[str, int]:
 
 @contextmanager
 def slow_clients(
-    url: str, count: int, start: bytes = PARTIAL_HEADERS
+    url: str, count: int, start: bytes = PARTIAL_HEADERS, source: str = "127.0.0.1"
 ) -> Iterator[list[socket.socket]]:
-    """``count`` connections that each send ``start`` and then nothing more."""
+    """``count`` connections from ``source`` that each send ``start`` and then nothing more."""
     with ExitStack() as stack:
         sockets = []
         for _ in range(count):
-            sock = stack.enter_context(socket.create_connection(address(url), timeout=10))
+            sock = stack.enter_context(
+                socket.create_connection(address(url), timeout=10, source_address=(source, 0))
+            )
             sock.sendall(start)
             sockets.append(sock)
         time.sleep(0.3)  # the server has accepted them all
@@ -130,3 +135,24 @@ def test_a_normal_request_is_not_cut_by_the_deadlines(workspace: Workspace) -> N
         )
     assert done.status_code == 200
     assert recipients(workspace) == set()
+
+
+def get_from(url: str, source: str) -> bytes:
+    """A whole GET from the address ``source``: the status line of the answer."""
+    with socket.create_connection(address(url), timeout=10, source_address=(source, 0)) as sock:
+        sock.sendall(b"GET /style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return closed_within(sock, 5).split(b"\r\n", 1)[0]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="127.0.0.2 is a local address on Linux")
+def test_one_direct_client_cannot_hold_every_connection(workspace: Workspace) -> None:
+    """Reached directly (not from the proxy on 127.0.0.1), a client gets MAX_PER_CLIENT."""
+    with (
+        serving(web_app(workspace), SHORT) as url,
+        slow_clients(url, MAX_PER_CLIENT, source="127.0.0.2"),
+    ):
+        assert get_from(url, "127.0.0.2") == b"HTTP/1.1 503 Service Unavailable"
+        assert get_from(url, "127.0.0.3") == b"HTTP/1.1 200 OK"  # another client
+        assert get_from(url, "127.0.0.1") == b"HTTP/1.1 200 OK"  # the proxy is not limited
+        time.sleep(SHORT.headers + 0.5)  # the slow ones are gone: the client may again
+        assert get_from(url, "127.0.0.2") == b"HTTP/1.1 200 OK"

@@ -3,16 +3,19 @@
 uvicorn reads a request for as long as the client takes: a connection that never
 finishes its headers (slow-loris) is held for ever, and uvicorn's concurrency limit
 counts it, so a few hundred of them made every other client get 503. ``GuardedH11``
-gives each request a deadline for its headers and one for its body, and the limit is
-set far above what real traffic needs. The reverse proxy in front (docs/web-setup.md)
-has its own timeouts; these hold when ``serve`` is reached directly.
+gives each request a deadline for its headers and one for its body, limits the
+connections of each client that reaches it directly, and the overall limit is set far
+above what real traffic needs. The reverse proxy in front (docs/web-setup.md) has its
+own timeouts and limits; these hold when ``serve`` is reached directly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -22,11 +25,15 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from newsletter.serving import listen, serve_until_interrupted
+from newsletter.web.limits import client_key
 
 # More than this many open connections get 503 at once instead of queueing up. It counts
 # connections still being read too (uvicorn's rule), so it is set well above a burst of
 # real clicks; the deadlines below free a slow connection's place within seconds.
 MAX_CONNECTIONS = 1000
+# Open connections of one client that reaches serve directly (a browser opens up to 6);
+# the proxy in front (FORWARDED_ALLOW_IPS, 127.0.0.1 by default) limits its own clients.
+MAX_PER_CLIENT = 50
 # Request line and headers; the bodies have their own limits (limits.py).
 MAX_HEADER_BYTES = 16 * 1024
 
@@ -54,22 +61,56 @@ _TIMED_OUT = (
 )
 
 
+class Proxies:
+    """The addresses uvicorn takes X-Forwarded-For from (its ``forwarded_allow_ips``)."""
+
+    def __init__(self, allowed: list[str] | str) -> None:
+        entries = allowed.split(",") if isinstance(allowed, str) else allowed
+        self.networks = []
+        self.anyone = False
+        for entry in (e.strip() for e in entries):
+            if entry == "*":
+                self.anyone = True
+            with contextlib.suppress(ValueError):  # a name or a socket path: not a peer
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+
+    def __contains__(self, host: str) -> bool:
+        if self.anyone:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
 class GuardedH11(H11Protocol):
-    """uvicorn's h11 protocol with read deadlines (see ``ReadDeadlines``).
+    """uvicorn's h11 protocol with read deadlines (see ``ReadDeadlines``) and a limit
+    of connections per client that reaches it directly.
 
     It watches h11's view of the client after each event: IDLE is "reading headers",
     SEND_BODY "reading the body"; any other state needs no deadline.
     """
 
     deadlines: ClassVar[ReadDeadlines] = DEADLINES
+    # Per server (guarded_protocol): open connections per direct client (limits.client_key).
+    open_per_client: ClassVar[Counter[str]] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._reading: object = None  # h11's state of the client when last looked
+        self._counted_as: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        peer = self.client[0] if self.client else ""
+        if peer not in Proxies(self.config.forwarded_allow_ips):
+            self._counted_as = client_key(peer)
+            self.open_per_client[self._counted_as] += 1
+            if self.open_per_client[self._counted_as] > MAX_PER_CLIENT:
+                # uvicorn answers the request with 503 as over its own limit.
+                self.limit_concurrency = 0
         self._watch()
 
     def data_received(self, data: bytes) -> None:
@@ -82,6 +123,11 @@ class GuardedH11(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop()
+        if self._counted_as is not None:
+            self.open_per_client[self._counted_as] -= 1
+            if self.open_per_client[self._counted_as] <= 0:
+                del self.open_per_client[self._counted_as]
+            self._counted_as = None
         super().connection_lost(exc)
 
     def _watch(self) -> None:
@@ -117,7 +163,7 @@ class GuardedH11(H11Protocol):
 
 
 def guarded_protocol(deadlines: ReadDeadlines) -> type[GuardedH11]:
-    return type("GuardedH11", (GuardedH11,), {"deadlines": deadlines})
+    return type("GuardedH11", (GuardedH11,), {"deadlines": deadlines, "open_per_client": Counter()})
 
 
 def direct_reach_warning(host: str) -> str | None:
