@@ -178,9 +178,9 @@ def direct_reach_warning(host: str) -> str | None:
         pass  # a name: it may be anything
     return (
         f"Listening on {host}, where clients reach serve directly: it ends requests whose "
-        f"headers take over {DEADLINES.headers:.0f} s or body over {DEADLINES.body:.0f} s, "
-        "but HTTPS and per-client connection limits need a web server in front "
-        "(see docs/web-setup.md)"
+        f"headers take over {DEADLINES.headers:.0f} s or body over {DEADLINES.body:.0f} s "
+        f"and allows {MAX_PER_CLIENT} connections per client, but members' links need "
+        "HTTPS from a web server in front (see docs/web-setup.md)"
     )
 
 
