@@ -156,3 +156,16 @@ def test_one_direct_client_cannot_hold_every_connection(workspace: Workspace) ->
         assert get_from(url, "127.0.0.1") == b"HTTP/1.1 200 OK"  # the proxy is not limited
         time.sleep(SHORT.headers + 0.5)  # the slow ones are gone: the client may again
         assert get_from(url, "127.0.0.2") == b"HTTP/1.1 200 OK"
+
+
+def test_a_request_answered_before_its_body_gets_no_second_answer(workspace: Workspace) -> None:
+    token = subscribe(workspace, "anna@example.org", "mitglieder")["mitglieder"]
+    head = (
+        f"POST /abmelden?token={token} HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000\r\n\r\n"
+    ).encode()
+    with serving(web_app(workspace), SHORT) as url, slow_clients(url, 1, head) as (sock,):
+        received = closed_within(sock, SHORT.body + 2)
+    assert received.startswith(b"HTTP/1.1 413 ")  # too long: refused before it came
+    assert b" 408 " not in received
+    assert recipients(workspace) == {"anna@example.org"}

@@ -149,15 +149,14 @@ class GuardedH11(H11Protocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            if cycle.response_started:
-                # The app answered before reading the whole body: it is done, only the
-                # rest of the body was still awaited. Nothing more to say.
+        if self._reading is h11.SEND_BODY:
+            if self.cycle.response_started:
+                # Answered before its body came (413): only the rest of the body was
+                # still awaited, and there is nothing more to say.
                 self.transport.close()
                 return
             # The app waits for the body: it sees a disconnect and answers nobody.
-            cycle.disconnected = True
+            self.cycle.disconnected = True
         self.transport.write(_TIMED_OUT)
         self.transport.close()
 
