@@ -59,7 +59,9 @@ def nested_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 async def _json(request: Request) -> Any:
     body = await request.body()
     if nested_too_deep(body):
-        raise HTTPException(400, f"the body is not JSON nested at most {MAX_JSON_DEPTH} deep")
+        raise HTTPException(
+            400, f"the body is not JSON nested at most {MAX_JSON_DEPTH} levels deep"
+        )
     try:
         return json.loads(body)
     except ValueError:
