@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -100,10 +100,10 @@ def ask(app: Starlette, method: str, path: str, **options: object) -> httpx.Resp
     return asyncio.run(go())
 
 
-def check(site: Site, call: object) -> httpx.Response:
+def check(site: Site, call: Callable[[], httpx.Response]) -> httpx.Response:
     """Run the request in the budget; a proper answer, and a refusal changed nothing."""
     before = database_rows(site.workspace)
-    response = outcome(call, BUDGET)  # type: ignore[arg-type]
+    response = outcome(call, BUDGET)
     assert isinstance(response, httpx.Response)
     assert 200 <= response.status_code < 500, (response.status_code, response.text[:300])
     assert "Traceback" not in response.text
