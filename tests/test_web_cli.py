@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from newsletter.web.server import direct_reach_warning
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
 from tests.web_support import local_client
@@ -50,6 +51,7 @@ def test_serve_answers_on_its_port_until_ctrl_c(workspace: Workspace) -> None:
     assert process.returncode == 0, err
     assert f"Serving https://newsletter.example.org on http://127.0.0.1:{port}/" in out
     assert "(one machine; archive off)" in out
+    assert "directly" not in err  # on 127.0.0.1 only the web server in front reaches it
     assert "Stopped." in out, err
 
 
@@ -77,3 +79,24 @@ def test_a_broken_page_template_stops_serve_with_file_and_line(
     assert result.exit_code == 1
     assert f"{template}, line" in result.stderr
     assert "no_such_text" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "direct"),
+    [
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("::", True),
+        ("203.0.113.5", True),
+        ("newsletter.example.org", True),
+    ],
+)
+def test_serve_says_so_when_clients_can_reach_it_directly(host: str, direct: bool) -> None:
+    warning = direct_reach_warning(host)
+    assert (warning is not None) == direct
+    if warning is not None:
+        assert "\n" not in warning
+        assert "10 s" in warning and "60 s" in warning  # what serve itself enforces
+        assert "docs/web-setup.md" in warning

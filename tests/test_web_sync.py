@@ -258,3 +258,41 @@ def test_send_wants_a_sync_from_the_last_ten_minutes(workspace: Workspace) -> No
     require_recent_sync(remote, NOW + timedelta(minutes=9, seconds=59))
     with pytest.raises(WebError, match=r"11 minutes ago.*--offline"):
         require_recent_sync(remote, NOW + timedelta(minutes=11))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * 200_000, id="200,000 deep"),
+        pytest.param(
+            b'{"ids": ' + b"[" * 2_000 + b"]" * 2_000 + b"}", id="2,000 deep, well formed"
+        ),
+    ],
+)
+def test_deeply_nested_json_is_a_clear_400_not_a_500(pair: Pair, body: bytes) -> None:
+    pair.click(pair.tokens["mitglieder"])
+    before = database_rows(pair.server)
+    secret = {"Authorization": f"Bearer {sync_secret(pair.office)}"}
+    for method, path in (("POST", "/sync/ack"), ("PUT", "/sync/archive/2026-11")):
+        response = pair.client.request(method, path, content=body, headers=secret)
+        assert response.status_code == 400, (path, response.text[:200])
+        assert "nested" in response.json()["error"]
+    assert database_rows(pair.server) == before
+
+
+def test_brackets_inside_json_strings_are_text_not_nesting(pair: Pair) -> None:
+    secret = {"Authorization": f"Bearer {sync_secret(pair.office)}"}
+    deep_looking = "[{" * 50_000 + '\\""'
+    response = pair.client.post("/sync/ack", json={"ids": [deep_looking]}, headers=secret)
+    assert response.status_code == 200, response.text[:200]
+    page = {"slug": "2026-11", "subject": "[[[", "sent_at": NOW.isoformat(), "html": "{" * 9_000}
+    response = pair.client.put("/sync/archive/2026-11", json=page, headers=secret)
+    assert response.status_code == 200, response.text[:200]
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "0", "501", "-1", "1e3", ""])
+def test_an_odd_events_limit_is_a_400(pair: Pair, limit: str) -> None:
+    secret = {"Authorization": f"Bearer {sync_secret(pair.office)}"}
+    response = pair.client.get("/sync/events", params={"limit": limit}, headers=secret)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "limit must be from 1 to 500"}

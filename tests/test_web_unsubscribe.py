@@ -217,29 +217,55 @@ def test_the_default_rate_limit_allows_at_least_ten_posts_a_minute(site: Site) -
     assert [r.status_code for r in responses] == [200] * 10
 
 
-def test_the_rate_limit_is_per_client_behind_the_proxy(workspace: Workspace) -> None:
+def forwarded_post(client: httpx.Client, token: str, client_address: str) -> httpx.Response:
+    # uvicorn trusts X-Forwarded-For from a proxy on 127.0.0.1, as nginx would be.
+    return client.post(
+        "/abmelden",
+        params={"token": token},
+        data=ONE_CLICK,
+        headers={"X-Forwarded-For": client_address},
+    )
+
+
+def test_forged_links_are_rate_limited_per_client_behind_the_proxy(workspace: Workspace) -> None:
     token = subscribe(workspace, "anna@example.org", "mitglieder")["mitglieder"]
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
     app = web_app(workspace, post_limit=RateWindow(3, 60.0))
     with serving(app) as url, local_client(url) as client:
-
-        def post(client_address: str) -> httpx.Response:
-            # uvicorn trusts X-Forwarded-For from a proxy on 127.0.0.1, as nginx would be.
-            return client.post(
-                "/abmelden",
-                params={"token": token},
-                data=ONE_CLICK,
-                headers={"X-Forwarded-For": client_address},
-            )
-
-        assert [post("203.0.113.5").status_code for _ in range(4)] == [200, 200, 200, 429]
-        limited = post("203.0.113.5")
+        statuses = [forwarded_post(client, forged, "203.0.113.5").status_code for _ in range(4)]
+        assert statuses == [400, 400, 400, 429]
+        limited = forwarded_post(client, forged, "203.0.113.5")
         assert int(limited.headers["retry-after"]) > 0
         assert "Zu viele Anfragen" in limited.text
-        assert post("198.51.100.7").status_code == 200
+        assert forwarded_post(client, forged, "198.51.100.7").status_code == 400
         confirmation = client.get(
             "/abmelden", params={"token": token}, headers={"X-Forwarded-For": "203.0.113.5"}
         )
         assert confirmation.status_code == 200  # only the POST is limited
+        # A real link from the limited client still unsubscribes: never lost to the limit.
+        assert forwarded_post(client, token, "203.0.113.5").status_code == 200
+    assert recipients(workspace) == set()
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["one machine", "web server"])
+def test_a_mail_providers_shared_address_never_loses_an_unsubscribe(
+    workspace: Workspace, remote: bool
+) -> None:
+    """After a big send, one provider's relay POSTs the one-clicks of many members."""
+    workspace = with_settings(workspace, web_remote=remote)
+    addresses = [f"member{n}@example.org" for n in range(12)]
+    tokens = [subscribe(workspace, a, "mitglieder")["mitglieder"] for a in addresses]
+    app = web_app(workspace, post_limit=RateWindow(3, 60.0))
+    with serving(app) as url, local_client(url) as client:
+        statuses = [forwarded_post(client, t, "192.0.2.25").status_code for t in tokens]
+        repeated = [forwarded_post(client, t, "192.0.2.25").status_code for t in tokens]
+    assert statuses == [200] * len(tokens)
+    assert repeated == [200] * len(tokens)
+    if remote:  # each waits once for sync, however often it was clicked
+        events = database_rows(workspace)["web_events"]
+        assert sorted(str(row[2]) for row in events) == sorted(t.partition(".")[0] for t in tokens)
+    else:
+        assert recipients(workspace) == set()
 
 
 def test_other_methods_are_not_allowed(site: Site) -> None:

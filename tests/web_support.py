@@ -24,7 +24,7 @@ from newsletter.render.build import build_issue
 from newsletter.scaffold import create_workspace
 from newsletter.web.app import create_app
 from newsletter.web.config import web_config
-from newsletter.web.server import bind, make_server
+from newsletter.web.server import DEADLINES, ReadDeadlines, bind, make_server
 from newsletter.workspace import Workspace
 from tests.render_support import issue_dir, render_workspace
 from tests.server_support import running
@@ -102,10 +102,10 @@ def web_app(workspace: Workspace, **changes: object) -> Starlette:
 
 
 @contextmanager
-def serving(app: Starlette) -> Iterator[str]:
+def serving(app: Starlette, deadlines: ReadDeadlines = DEADLINES) -> Iterator[str]:
     """Run ``app`` with the web side's uvicorn settings on 127.0.0.1; yields its URL."""
     sock = bind("127.0.0.1", 0)
-    with running(make_server(app), sock):
+    with running(make_server(app, deadlines), sock):
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 

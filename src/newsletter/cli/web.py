@@ -29,7 +29,7 @@ def serve(
     """
     from newsletter.web.app import create_app
     from newsletter.web.config import Shape, web_config
-    from newsletter.web.server import bind, serve
+    from newsletter.web.server import bind, direct_reach_warning, serve
 
     workspace = state(ctx).workspace()
     warn_about_database(workspace)
@@ -45,6 +45,9 @@ def serve(
         err.print("Unsubscribes wait here until the office runs: newsletter sync", markup=False)
     else:
         err.print(f"Unsubscribes go straight into {config.database_path}", markup=False)
+    direct = direct_reach_warning(host)
+    if direct is not None:
+        err.print(direct, markup=False)
     err.print("Press Ctrl-C to stop.", markup=False)
     serve(create_app(config), sock)
     out.print("Stopped.", markup=False)

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -58,14 +58,17 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
             return None
 
     async def unsubscribe(request: Request) -> Response:
-        if request.method == "POST":
-            # Counted before anything else, so forged tokens are limited too.
-            wait = limiter.wait(client_key(request.client.host if request.client else ""))
-            if wait:
-                raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
         token = request.query_params.get("token", "")
         subscription_id = verified(token)
         if subscription_id is None:
+            if request.method == "POST":
+                # Only links that are not ours are limited: a mail provider relays many
+                # members' one-clicks from one address after a send, and a signed link's
+                # unsubscribe is always taken (each subscription's once, so a flood of
+                # real links cannot fill the database either).
+                wait = limiter.wait(client_key(request.client.host if request.client else ""))
+                if wait:
+                    raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
             return HTMLResponse(pages.invalid_link(), 400)
         if request.method != "POST":
             return HTMLResponse(pages.unsubscribe(token))
@@ -104,6 +107,10 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
         shown = status if status in ERROR_STATUSES else (500 if status >= 500 else 400)
         return HTMLResponse(pages.error(shown), status, headers)
 
+    async def gone(request: Request, exc: Exception) -> Response:
+        # The client left (or missed the body deadline, server.py): nobody to answer.
+        return Response(status_code=400)
+
     routes = [
         Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"]),
         Route(ARCHIVE_PATH, archive_index, methods=["GET"]),
@@ -119,5 +126,5 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit_for=body_limit)],
-        exception_handlers={HTTPException: error, Exception: error},
+        exception_handlers={HTTPException: error, ClientDisconnect: gone, Exception: error},
     )

@@ -19,8 +19,8 @@ from newsletter.web.unsubscribe import DirectUnsubscribes, QueuedUnsubscribes, U
 from newsletter.workspace import Workspace
 
 ARCHIVE_STATE = "archive"
-# RFC 8058 asks for nothing, but a flood of POSTs must not fill the database; a person
-# (or a mail provider relaying a few members' clicks) stays far below this.
+# Unsubscribe POSTs with a link that is not ours, per client: they change nothing, but
+# a flood of them is someone guessing. A signed link is never limited (app.py).
 POST_LIMIT = RateWindow(30, 60.0)
 
 

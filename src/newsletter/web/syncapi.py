@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,40 @@ def _forget(database_path: Path, ids: list[str]) -> int:
         return store.delete_web_events(db, ids)
 
 
+# Our bodies nest two levels ({"ids": [...]}, a page object); json.loads recurses once
+# per level and a deep body ends in RecursionError, so depth is checked before parsing.
+MAX_JSON_DEPTH = 16
+# A string, or an unclosed one to the end: every quote starts a match that always
+# succeeds, so the scan stays linear even for "\"\"\"... without an end.
+_JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_INNERMOST = re.compile(rb"\[\]")
+
+
+def nested_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``body`` nests deeper than ``limit`` (or its brackets do not pair up).
+
+    Strings are dropped first (brackets in them are text); each pass then removes the
+    innermost pairs, so what is left after ``limit`` passes was nested deeper. Every
+    step is a C-speed regex or translate, linear in the body.
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    brackets = brackets.replace(b"{", b"[").replace(b"}", b"]")
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub(b"", brackets)
+    return bool(brackets)
+
+
 async def _json(request: Request) -> Any:
+    body = await request.body()
+    if nested_too_deep(body):
+        raise HTTPException(
+            400, f"the body is not JSON nested at most {MAX_JSON_DEPTH} levels deep"
+        )
     try:
-        return await request.json()
+        return json.loads(body)
     except ValueError:
         raise HTTPException(400, "the body is not JSON") from None
 
@@ -44,7 +77,8 @@ def sync_routes(secret: bytes, database_path: Path, pushed: PushedArchive) -> li
     async def events(request: Request) -> Response:
         authorise(request)
         limit = request.query_params.get("limit", str(BATCH))
-        if not limit.isdigit() or not 0 < int(limit) <= BATCH:
+        # isdigit() alone takes "²", which int() refuses.
+        if not (limit.isascii() and limit.isdigit()) or not 0 < int(limit) <= BATCH:
             raise HTTPException(400, f"limit must be from 1 to {BATCH}")
         found = await run_in_threadpool(_pending, database_path, int(limit))
         return JSONResponse({"events": found})
