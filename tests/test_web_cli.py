@@ -99,4 +99,4 @@ def test_serve_says_so_when_clients_can_reach_it_directly(host: str, direct: boo
     if warning is not None:
         assert "\n" not in warning
         assert "10 s" in warning and "60 s" in warning  # what serve itself enforces
-        assert "docs/web-setup.md" in warning
+        assert "web-setup.md" in warning and "newsletter docs" in warning

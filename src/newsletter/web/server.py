@@ -5,7 +5,7 @@ finishes its headers (slow-loris) is held for ever, and uvicorn's concurrency li
 counts it, so a few hundred of them made every other client get 503. ``GuardedH11``
 gives each request a deadline for its headers and one for its body, limits the
 connections of each client that reaches it directly, and the overall limit is set far
-above what real traffic needs. The reverse proxy in front (docs/web-setup.md) has its
+above what real traffic needs. The reverse proxy in front (web-setup.md among the guides) has its
 own timeouts and limits; these hold when ``serve`` is reached directly.
 """
 
@@ -167,7 +167,7 @@ def guarded_protocol(deadlines: ReadDeadlines) -> type[GuardedH11]:
 
 def direct_reach_warning(host: str) -> str | None:
     """What ``serve`` says when it listens where clients reach it without the web server
-    in front; None on a loopback address (the set-up docs/web-setup.md describes)."""
+    in front; None on a loopback address (the set-up web-setup.md describes)."""
     if host == "localhost":
         return None
     try:
@@ -179,7 +179,7 @@ def direct_reach_warning(host: str) -> str | None:
         f"Listening on {host}, where clients reach serve directly: it ends requests whose "
         f"headers take over {DEADLINES.headers:.0f} s or body over {DEADLINES.body:.0f} s "
         f"and allows {MAX_PER_CLIENT} connections per client, but members' links need "
-        "HTTPS from a web server in front (see docs/web-setup.md)"
+        'HTTPS from a web server in front (see web-setup.md; "newsletter docs" shows where)'
     )
 
 
