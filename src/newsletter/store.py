@@ -196,6 +196,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP INDEX deliveries_by_status",
         ),
     ),
+    Migration(
+        "bounces: every bounce mail applied, once",
+        (
+            # One row per bounce mail, keyed by its Message-ID (else a hash of the mail), so
+            # reading a mailbox twice applies nothing twice. The person is named by the
+            # address's hash only: forgetting them leaves no address here. The SQL that
+            # reads and writes it is in newsletter.bounces.records.
+            """
+            CREATE TABLE bounces (
+                id INTEGER PRIMARY KEY,
+                mail_id TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL
+                    CHECK (kind IN ('permanent', 'temporary', 'complaint', 'auto_reply')),
+                decision TEXT NOT NULL
+                    CHECK (decision IN ('bounced', 'counted', 'unsubscribed', 'ignored')),
+                address_hash TEXT,
+                subscription_id TEXT,
+                issue TEXT,
+                code TEXT NOT NULL DEFAULT '',
+                text TEXT NOT NULL DEFAULT '',
+                reported_at TEXT NOT NULL,
+                processed_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX bounces_by_address ON bounces (address_hash, reported_at)",
+            "CREATE INDEX bounces_by_issue ON bounces (issue)",
+        ),
+    ),
 )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from newsletter import store
+from newsletter.bounces.verp import verp_sender
 from newsletter.deliver import journal
 from newsletter.deliver.ratelimit import minimum_duration
 from newsletter.deliver.sender import (
@@ -24,6 +25,7 @@ from newsletter.deliver.sender import (
     RunSummary,
     send_run,
 )
+from newsletter.deliver.transport import Envelope
 from newsletter.errors import DeliveryError, MessageError
 from newsletter.issue import SentMark, load_issue, read_sent_mark, write_sent_mark
 from newsletter.keys import load_keys
@@ -151,6 +153,7 @@ def _send(
     plan: SendPlan, password: str | None, progress: ProgressCallback | None, clock: Clock
 ) -> SendResult:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
+    key = load_keys(plan.workspace).unsubscribe
     frozen = build_hash(plan.issue_dir)
     with store.open_database(plan.workspace.database_path) as db:
         prepared = journal.prepare(db, plan.slug, plan.list_id, frozen, clock())
@@ -165,7 +168,20 @@ def _send(
                 except MessageError as error:
                     log.unbuildable(delivery.id, str(error))
                     continue
-                yield Outgoing(delivery.id, message.envelope, message.message_id)
+                yield Outgoing(delivery.id, _verp(message.envelope, delivery), message.message_id)
+
+        def _verp(envelope: Envelope, delivery: journal.Delivery) -> Envelope:
+            # One envelope sender per message, so its bounce names it (newsletter.bounces).
+            if plan.workspace.settings.newsletter.envelope_from is None:
+                return envelope
+            sender = verp_sender(
+                envelope.sender,
+                key,
+                delivery_id=delivery.id,
+                issue=plan.slug,
+                subscription_id=delivery.recipient.subscription_id,
+            )
+            return replace(envelope, sender=sender)
 
         summary = send_run(plan.smtp, password, messages(), log, progress=progress)
         return SendResult(prepared, summary, journal.status(db, plan.slug))
