@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from newsletter import store
 from newsletter.bounces import records
+from newsletter.bounces.explain import bounce_history
 from newsletter.bounces.process import Outcome, Policy, handle
 from newsletter.bounces.verp import verp_sender
 from newsletter.cli import app
@@ -117,6 +118,19 @@ def test_bounces_of_a_send_suppress_exactly_the_right_members(
     assert first_line == "6 read: 2 bounced, 1 soft, 1 auto-reply ignored, 1 unmatched, 1 unknown"
     assert "left in place (not recognised)" in result.stdout
     assert "left in place (not matched to a member)" in result.stdout
+
+    status = run(sent, "status", SLUG)
+    assert "Bounced later (bounce mail)   │  2" in status.stdout
+    assert "Soft bounces counted          │  1" in status.stdout
+
+    with store.open_database(sent.database_path) as db:
+        history = bounce_history(db, dead.recipients[0])
+    assert len(history) == 1
+    assert history[0].endswith(
+        f"permanent failure (issue {SLUG}): 5.1.1 550 5.1.1 <address>: Recipient address "
+        "rejected: User unknown in virtual mailbox table -> marked bounced: no more mail "
+        "to this address"
+    )
 
     now = statuses(sent)
     bounced = {address for address, status in now.items() if status is SubscriptionStatus.BOUNCED}

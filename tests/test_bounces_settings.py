@@ -82,3 +82,22 @@ def test_a_misspelled_key_is_named(tmp_path: Path, key: str) -> None:
 def test_bad_values_are_one_clear_line(tmp_path: Path, line: str, expected: str) -> None:
     message = error_for(tmp_path, f'\n[bounces]\nhost = "imap.example.org"\n{line}\n')
     assert message.startswith(expected) and "\n" not in message
+
+
+def test_the_commented_bounces_table_init_writes_is_valid_when_uncommented(
+    tmp_path: Path,
+) -> None:
+    from newsletter.scaffold import create_workspace
+
+    workspace = create_workspace(tmp_path / "ws")
+    lines = workspace.settings_file.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# [bounces]")
+    for index in range(start, len(lines)):
+        if not lines[index].startswith("# "):
+            break
+        lines[index] = lines[index][2:]
+    workspace.settings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bounces = load_settings(workspace.settings_file).bounces
+    assert bounces.host == "imap.example.org"
+    assert bounces.password_env == "NEWSLETTER_BOUNCES_PASSWORD"
+    assert (bounces.soft_limit, bounces.soft_days) == (3, 30)

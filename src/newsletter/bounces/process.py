@@ -31,7 +31,9 @@ from newsletter.members.records import SuppressionReason
 
 # A bounce is read up to here: the report and the returned headers come first.
 MAX_MAIL_BYTES = 1_000_000
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+MAX_BOUNDARIES = 50
+_BOUNDARY = re.compile(rb"boundary\s*(?:\*\d*\*?)?\s*=", re.IGNORECASE)
+_ADDRESS = re.compile(r"<?[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+>?")
 _OLDEST_REPORT = timedelta(days=365)
 
 
@@ -79,12 +81,22 @@ def mail_id(message: Message, raw: bytes) -> str:
 
 def handle(db: store.Database, raw: bytes, key: bytes, policy: Policy, now: datetime) -> Handled:
     """Apply one bounce mail (its bytes as read from the mailbox)."""
-    message = parse(raw)
-    subject, sender = header(message, "Subject"), header(message, "From")
-    identity = mail_id(message, raw)
-    if records.is_recorded(db, identity):
-        return Handled(Outcome.ALREADY, subject, sender)
-    found = classify(message)
+    if len(_BOUNDARY.findall(raw[:MAX_MAIL_BYTES])) > MAX_BOUNDARIES:
+        # The email package's parser slows down with the square of MIME nesting (minutes
+        # for a few thousand levels); no server writes more than a handful.
+        return Handled(Outcome.UNKNOWN, "(too many MIME parts to read)", "")
+    try:
+        message = parse(raw)
+        subject, sender = header(message, "Subject"), header(message, "From")
+        identity = mail_id(message, raw)
+        if records.is_recorded(db, identity):
+            return Handled(Outcome.ALREADY, subject, sender)
+        found = classify(message)
+        matched = match(db, message, found, key) if found.kind in _FAILURES else (None, None)
+    except RecursionError:
+        # MIME nested thousands deep: the email package reads it recursively. No server
+        # writes that; a person may look at it.
+        return Handled(Outcome.UNKNOWN, "(nested too deeply to read)", "")
     if found.kind is Kind.UNKNOWN:
         return Handled(Outcome.UNKNOWN, subject, sender)
     reported = _reported_at(message, now)
@@ -94,13 +106,13 @@ def handle(db: store.Database, raw: bytes, key: bytes, policy: Policy, now: date
         )
         records.record(db, entry)
         return Handled(Outcome.AUTO_REPLY, subject, sender)
-    sent, address = match(db, message, found, key)
+    sent, address = matched
     if address is None:
         return Handled(Outcome.UNMATCHED, subject, sender, code=found.code, text=found.text)
     issue = sent.issue if sent else None
     text = _without_addresses(found.text)
     with db.transaction():
-        decision, outcome = _decide(db, found, address, issue, identity, reported, policy)
+        decision, outcome = _decide(db, found, address, issue, reported, policy)
         entry = BounceRecord(
             identity, found.kind.value, decision, address,
             sent.subscription_id if sent else None, issue, found.code, text, reported, now,
@@ -109,6 +121,9 @@ def handle(db: store.Database, raw: bytes, key: bytes, policy: Policy, now: date
             return Handled(Outcome.ALREADY, subject, sender)
         _apply(db, decision, address, issue, found, now)
     return Handled(outcome, subject, sender, address, issue, found.code, text)
+
+
+_FAILURES = frozenset({Kind.PERMANENT, Kind.TEMPORARY, Kind.COMPLAINT})
 
 
 def match(
@@ -138,7 +153,6 @@ def _decide(
     found: Classification,
     address: str,
     issue: str | None,
-    identity: str,
     reported: datetime,
     policy: Policy,
 ) -> tuple[Decision, Outcome]:

@@ -7,7 +7,7 @@ and subscription) in base 36, ``-``, and 64 bits of an HMAC over row, issue and
 subscription keyed with the workspace's unsubscribe key under a purpose of its own. So
 the code cannot be guessed or altered to name another member, and it reveals nothing.
 The mailbox behind ``envelope_from`` must accept ``local+anything@domain`` (plus
-addressing, "subaddressing"): docs/bounces.md.
+addressing, "subaddressing"): the guide bounces.md.
 """
 
 from __future__ import annotations

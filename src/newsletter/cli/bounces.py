@@ -29,7 +29,7 @@ def bounces(
     Reads the IMAP mailbox of [bounces] in newsletter.toml (or --maildir/--mbox), moves
     what it handled to the processed folder, and leaves mail it cannot match or read in
     place, listed below the result. Safe to run as often as you like (cron, Task
-    Scheduler): each bounce is applied once.
+    Scheduler): each bounce is applied once. Setting up: bounces.md (newsletter docs).
 
     Example: newsletter bounces
     """

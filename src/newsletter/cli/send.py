@@ -257,6 +257,8 @@ def status(
     from rich.table import Table
 
     from newsletter import store
+    from newsletter.bounces.records import Decision
+    from newsletter.bounces.records import counts_for_issue as bounce_counts
     from newsletter.deliver import journal
     from newsletter.issue import issue_folder
 
@@ -265,6 +267,7 @@ def status(
     warn_about_database(workspace)
     with store.open_database(workspace.database_path) as db:
         current = journal.status(db, folder.name)
+        bounced = bounce_counts(db, folder.name)
     if current.started_at is None:
         out.print(f"{folder.name} has not been sent yet.")
         return
@@ -277,6 +280,8 @@ def status(
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("Sent (accepted by the server)", str(current.sent))
+    table.add_row("Bounced later (bounce mail)", str(bounced.get(Decision.BOUNCED, 0)))
+    table.add_row("Soft bounces counted", str(bounced.get(Decision.COUNTED, 0)))
     table.add_row("Pending", str(current.pending))
     table.add_row("Failed", str(current.failed))
     table.add_row("Uncertain", str(len(current.uncertain)))
