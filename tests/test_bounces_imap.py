@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from newsletter import store
+from newsletter.bounces.explain import bounce_history
 from newsletter.cli import app
 from newsletter.demo import demo_workspace
 from newsletter.members.records import SubscriptionStatus
@@ -34,6 +35,8 @@ from .conftest import IN_CI
 CORPUS = Path(__file__).parent / "fixtures" / "bounces"
 USER = "bounces@example.org"
 PASSWORD = "geheim-123"
+UMLAUT_USER = "post@example.org"
+UMLAUT_PASSWORD = "Grüße-aus-Köln"
 DEAD = "max.mustermann@example.org"
 
 CONFIG = """\
@@ -105,8 +108,10 @@ def dovecot(need_program: Callable[[str], str]) -> Iterator[Dovecot]:
     home.mkdir()
     os.chown(home, mail_user.pw_uid, mail_user.pw_gid)
     port = _free_port()
+    ids = f"{mail_user.pw_uid}:{mail_user.pw_gid}"
     (root / "passwd").write_text(
-        f"{USER}:{{PLAIN}}{PASSWORD}:{mail_user.pw_uid}:{mail_user.pw_gid}::{home}::\n",
+        f"{USER}:{{PLAIN}}{PASSWORD}:{ids}::{home}::\n"
+        f"{UMLAUT_USER}:{{PLAIN}}{UMLAUT_PASSWORD}:{ids}::{home}/post::\n",
         encoding="utf-8",
     )
     config = root / "dovecot.conf"
@@ -157,7 +162,7 @@ def members(tmp_path: Path) -> Workspace:
     return workspace
 
 
-def with_bounces_table(workspace: Workspace, port: int) -> None:
+def with_bounces_table(workspace: Workspace, port: int, user: str = USER, extra: str = "") -> None:
     toml = workspace.root / "newsletter.toml"
     toml.write_text(
         toml.read_text(encoding="utf-8")
@@ -166,8 +171,9 @@ def with_bounces_table(workspace: Workspace, port: int) -> None:
 host = "127.0.0.1"
 port = {port}
 security = "none"
-username = "{USER}"
+username = "{user}"
 password_env = "TEST_BOUNCES_PASSWORD"
+{extra}
 """,
         encoding="utf-8",
     )
@@ -230,6 +236,30 @@ def test_a_wrong_password_is_one_line_and_exit_1(dovecot: Dovecot, members: Work
     assert "Traceback" not in result.output
 
 
+@pytest.mark.dovecot
+def test_a_password_with_umlauts_logs_in(dovecot: Dovecot, members: Workspace) -> None:
+    # imaplib writes LOGIN in ASCII only: "Grüße" was a UnicodeEncodeError traceback.
+    with_bounces_table(members, dovecot.port, user=UMLAUT_USER)
+    result = run(members, "bounces", env={"TEST_BOUNCES_PASSWORD": UMLAUT_PASSWORD})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "0 read"
+
+
+@pytest.mark.dovecot
+def test_a_missing_folder_is_one_line_and_exit_1(dovecot: Dovecot, members: Workspace) -> None:
+    with_bounces_table(members, dovecot.port, extra='folder = "Rückläufer"')
+    result = run(members, "bounces", env={"TEST_BOUNCES_PASSWORD": PASSWORD})
+    assert result.exit_code == 1
+    assert "the IMAP server refused to open the folder 'Rückläufer'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_without_a_host_it_says_what_to_set(members: Workspace) -> None:
+    result = run(members, "bounces")
+    assert result.exit_code == 1
+    assert "there is no host in [bounces]" in result.output
+
+
 def test_an_unreachable_server_is_one_line_and_exit_1(members: Workspace) -> None:
     with_bounces_table(members, _free_port())
     result = run(members, "bounces", env={"TEST_BOUNCES_PASSWORD": "x"})
@@ -249,6 +279,23 @@ def test_mbox_is_read_and_left_as_it_is(members: Workspace, tmp_path: Path) -> N
     assert result.stdout.splitlines()[0] == "2 read: 1 bounced, 1 auto-reply ignored"
     assert status_of(members, DEAD) is SubscriptionStatus.BOUNCED
     assert path.read_bytes() == before
+
+
+def test_forgetting_a_member_erases_their_bounce_records(
+    members: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.mbox"
+    box = mailbox.mbox(path)
+    box.add(dead_bounce())
+    box.flush()
+    assert run(members, "bounces", "--mbox", str(path)).exit_code == 0
+    with store.open_database(members.database_path) as db:
+        assert len(bounce_history(db, DEAD)) == 1
+    result = run(members, "members", "forget", DEAD)
+    assert result.exit_code == 0, result.output
+    with store.open_database(members.database_path) as db:
+        assert bounce_history(db, DEAD) == []
+        assert db.execute("SELECT count(*) FROM bounces").fetchone()[0] == 0
 
 
 def test_a_folder_that_is_no_maildir_is_one_line(members: Workspace, tmp_path: Path) -> None:

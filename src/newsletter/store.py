@@ -751,6 +751,8 @@ def forget(db: Database, email: str, now: datetime) -> None:
         db.execute("DELETE FROM members WHERE email = ?", (email,))
         # Earlier suppressions name lists and sources; one hashed record is all we keep.
         db.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
+        # So do bounce decisions (issues, server texts): newsletter.bounces.records.
+        db.execute("DELETE FROM bounces WHERE address_hash = ?", (address_hash(email),))
         suppress(db, email, None, SuppressionReason.FORGOTTEN, "forget", now)
 
 

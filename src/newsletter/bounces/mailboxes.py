@@ -204,16 +204,9 @@ def imap_source(settings: BounceSettings, password: str | None) -> Iterator[Imap
             "check host, port and security in [bounces]",
         ) from None
     try:
-        try:
-            if settings.username is not None:
-                connection.login(settings.username, password or "")
-            typ, data = connection.select(imap_folder(settings.folder))
-        except imaplib.IMAP4.error as error:
-            raise BounceError(
-                f"the IMAP server {where} refused the login of {settings.username}: "
-                f"{_reason(error)}",
-                "check username and the password (password_env, keyring) in [bounces]",
-            ) from None
+        if settings.username is not None:
+            _login(connection, settings.username, password or "", where)
+        typ, data = connection.select(imap_folder(settings.folder))
         _check(typ, list(data), f"open the folder {settings.folder!r}")
         source = ImapSource(connection, settings)
         yield source
@@ -223,9 +216,31 @@ def imap_source(settings: BounceSettings, password: str | None) -> Iterator[Imap
             f"the connection to the IMAP server {where} failed: {_reason(error)}",
             "run it again; mail already handled is not handled twice",
         ) from None
+    except imaplib.IMAP4.error as error:
+        raise BounceError(
+            f"the IMAP server {where} answered with an error: {_reason(error)}",
+            "run it again; if it stays, check folder and processed in [bounces]",
+        ) from None
     finally:
         with suppress(OSError, imaplib.IMAP4.error):  # gone already: nothing is lost
             connection.logout()
+
+
+def _login(connection: imaplib.IMAP4, username: str, password: str, where: str) -> None:
+    try:
+        if (username + password).isascii():
+            connection.login(username, password)
+        else:
+            # imaplib writes LOGIN in ASCII only; AUTHENTICATE PLAIN carries UTF-8 (RFC 4616).
+            credentials = f"\0{username}\0{password}".encode()
+            connection.authenticate("PLAIN", lambda _challenge: credentials)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as error:
+        raise BounceError(
+            f"the IMAP server {where} refused the login of {username}: {_reason(error)}",
+            "check username and the password (password_env, keyring) in [bounces]",
+        ) from None
 
 
 def _reason(error: BaseException) -> str:
