@@ -220,3 +220,49 @@ def test_soft_bounces_further_apart_than_soft_days_do_not_add_up(sent: Workspace
             outcomes.append(handle(db, mail, key, policy, when + timedelta(hours=1)).outcome)
     assert outcomes == [Outcome.SOFT, Outcome.SOFT]
     assert statuses(sent)[email_address] is SubscriptionStatus.SUBSCRIBED
+
+
+def test_an_abuse_complaint_unsubscribes_from_every_list(
+    sent: Workspace, mail_sink: MailSink, tmp_path: Path
+) -> None:
+    complainer = mail_sink.received[4]
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    # Providers often redact the complainer's address: only the VERP code names them.
+    box.add(
+        bounce(
+            "arf_complaint.eml",
+            {
+                "bounces+kh-7766554433221100@ortsverband.example": complainer.mail_from,
+                "Original-Rcpt-To: <moni.genervt@hotmail.example>\n": "",
+                "To: moni.genervt@hotmail.example": "To: redacted@hotmail.example",
+            },
+        )
+    )
+    result = run(sent, "bounces", "--maildir", str(tmp_path / "bounces"))
+    assert result.stdout.splitlines()[0] == "1 read: 1 complaint"
+    now = statuses(sent)
+    assert now[complainer.recipients[0]] is SubscriptionStatus.UNSUBSCRIBED
+    assert sum(status is SubscriptionStatus.SUBSCRIBED for status in now.values()) == 13
+    with store.open_database(sent.database_path) as db:
+        reasons = [s.reason for s in store.suppressions_of(db, complainer.recipients[0])]
+    assert [str(reason) for reason in reasons] == ["unsubscribed"]
+
+
+def test_a_forged_verp_code_names_nobody(
+    sent: Workspace, mail_sink: MailSink, tmp_path: Path
+) -> None:
+    victim = mail_sink.received[5]
+    local, _, domain = victim.mail_from.partition("@")
+    delivery_part = local.rsplit("-", 1)[0]
+    forged = f"{delivery_part}-{'0' * 16}@{domain}"
+    assert forged != victim.mail_from
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(
+        bounce(
+            "postfix_user_unknown.eml",
+            {"bounces+k3-4f1c9a7e02b5d638@ortsverband.example": forged},
+        )
+    )
+    result = run(sent, "bounces", "--maildir", str(tmp_path / "bounces"))
+    assert result.stdout.splitlines()[0] == "1 read: 1 unmatched"
+    assert set(statuses(sent).values()) == {SubscriptionStatus.SUBSCRIBED}
