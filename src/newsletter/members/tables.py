@@ -41,7 +41,7 @@ MAX_RATIO = 1000
 _RATIO_FROM_BYTES = 1_000_000  # small members may pack as well as they like
 MAX_ROWS = 1_048_576  # Excel's own last row
 MAX_COLUMNS = 1000
-MAX_LINE_CHARS = 100_000  # one physical line; the csv module's own field limit is 131,072
+MAX_LINE_CHARS = 1_000_000  # one physical line: bounds the cells of a record
 FORMATS = (
     "a member list is a CSV or Unicode text file (from Excel or any other program), an .xlsx "
     "workbook, a Mailchimp export zip or a listmonk export: export the members as one of these"
