@@ -234,3 +234,13 @@ def test_a_cli_import_of_a_broken_workbook_changes_nothing(cli: CliRun, tmp_path
     assert result.stderr.startswith("Error: zahl.xlsx: cannot read the Excel workbook:")
     assert result.stderr.count("\n") == 1
     assert cli("members", "export").stdout == before
+
+
+def test_a_header_with_line_breaks_is_quoted_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "liste.csv"
+    path.write_text('"Vor\nname";' + ";".join(f"Spalte {i}" for i in range(30)) + "\n", "utf-8")
+    assert error_of(path) == (
+        'liste.csv: no e-mail column found (columns: "Vor name", '
+        + ", ".join(f'"Spalte {i}"' for i in range(19))
+        + ' and 11 more); name it "E-Mail", or tell which column it is: --column "email=COLUMN"'
+    )

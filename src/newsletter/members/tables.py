@@ -115,7 +115,7 @@ class CsvTable:
                 start = reader.line_num + 1
         except csv.Error as error:
             raise MemberError(
-                f"{self.label} line {start}: cannot read the CSV: {error}",
+                f"{self.label} line {start}: cannot read the CSV: {one_line(error)}",
                 "open the file in a spreadsheet program and save it again as CSV",
             ) from None
 
@@ -206,7 +206,7 @@ def _unreadable_workbook(label: str, error: Exception) -> MemberError:
     # openpyxl reports a broken workbook with whatever its parsing happens to meet
     # (ParseError, KeyError, ValueError, TypeError, zlib.error, ...): all of them mean
     # the file, never our code, so all of them are this one line.
-    detail = " ".join(str(error).split())[:200] or type(error).__name__
+    detail = one_line(error, 200) or type(error).__name__
     return MemberError(
         f"{label}: cannot read the Excel workbook: {detail}",
         "open it in your spreadsheet program and save it again as .xlsx or CSV",
@@ -222,6 +222,12 @@ def _cell_text(value: object) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value).strip()
+
+
+def one_line(text: object, limit: int = 80) -> str:
+    """Text from a file as an error message may quote it: one line, not too long."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def not_a_member_list(label: str, what: str) -> MemberError:
@@ -267,12 +273,12 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
         infos = {info.filename: info for info in archive.infolist()}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as error:
         raise MemberError(
-            f"{path.name} is a damaged zip or workbook file ({error})",
+            f"{path.name} is a damaged zip or workbook file ({one_line(error)})",
             "download or export it again",
         ) from None
     if "xl/workbook.xml" in infos:
         check_unpacked(
-            path.name, infos.values(), lambda info: info.filename,
+            path.name, infos.values(), lambda info: one_line(info.filename),
             "this is not a workbook as Excel writes it: open it in your spreadsheet program "
             "and save it again",
         )  # fmt: skip
@@ -296,12 +302,12 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
             "unpack it and import the CSV file itself",
         )
     check_unpacked(
-        path.name, [infos[name] for name in parts], lambda info: PurePosixPath(info.filename).name,
+        path.name, [infos[name] for name in parts], lambda info: _member_name(info.filename),
         "this is not an export as Mailchimp writes it: unpack it and import the CSV itself",
     )  # fmt: skip
     return [
         csv_table(
-            f"{path.name}: {PurePosixPath(name).name}",
+            f"{path.name}: {_member_name(name)}",
             _read_member(path.name, archive, infos[name]),
         )
         for name in parts
@@ -350,7 +356,7 @@ def check_unpacked(
 
 
 def _read_member(label: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    name = PurePosixPath(info.filename).name
+    name = _member_name(info.filename)
     try:
         return archive.read(info)
     except RuntimeError:  # zipfile's word for a password it was not given
@@ -360,8 +366,12 @@ def _read_member(label: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
         ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
         raise MemberError(
-            f"{label}: {name} is damaged ({error})", "download or export it again"
+            f"{label}: {name} is damaged ({one_line(error)})", "download or export it again"
         ) from None
+
+
+def _member_name(name: str) -> str:
+    return one_line(PurePosixPath(name).name)
 
 
 def mailchimp_part_kind(name: str) -> str | None:
@@ -472,7 +482,7 @@ def detect_delimiter(label: str, text: str) -> tuple[str, int]:
                     widths[len(cells)] += 1
         except csv.Error as error:
             raise MemberError(
-                f"{label}: cannot read the CSV: {error}",
+                f"{label}: cannot read the CSV: {one_line(error)}",
                 "open the file in a spreadsheet program and save it again as CSV",
             ) from None
         records[delimiter] = sum(widths.values())
