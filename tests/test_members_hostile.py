@@ -244,3 +244,16 @@ def test_a_header_with_line_breaks_is_quoted_on_one_line(tmp_path: Path) -> None
         + ", ".join(f'"Spalte {i}"' for i in range(19))
         + ' and 11 more); name it "E-Mail", or tell which column it is: --column "email=COLUMN"'
     )
+
+
+def test_a_zip_whose_directory_claims_a_huge_packed_size_is_one_line(tmp_path: Path) -> None:
+    # Found by fuzzing: zipfile would read (and allocate) the 100 MB the directory claims.
+    path = mailchimp(tmp_path, b"Email Address,OPTIN_TIME\na@example.org,\n")
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 20 : central + 24] = struct.pack("<I", 100_000_000)
+    path.write_bytes(bytes(data))
+    assert error_of(path) == (
+        "export.zip: subscribed_members_export_1.csv is damaged (bigger than the zip it is in); "
+        "download or export it again"
+    )

@@ -280,12 +280,14 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
         check_unpacked(
             path.name, infos.values(), lambda info: one_line(info.filename),
             "this is not a workbook as Excel writes it: open it in your spreadsheet program "
-            "and save it again",
+            "and save it again", len(data),
         )  # fmt: skip
         return [_xlsx_table(path)]
     for member, what in _ZIP_KINDS:
         if member in infos:
             raise not_a_member_list(path.name, what)
+    if "mimetype" in infos:
+        check_unpacked(path.name, [infos["mimetype"]], _shown_name, "export it again", len(data))
     if "mimetype" in infos and _ODS in _read_member(path.name, archive, infos["mimetype"]):
         raise MemberError(
             f"{path.name} is an OpenDocument spreadsheet (.ods)",
@@ -302,8 +304,9 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
             "unpack it and import the CSV file itself",
         )
     check_unpacked(
-        path.name, [infos[name] for name in parts], lambda info: _member_name(info.filename),
+        path.name, [infos[name] for name in parts], _shown_name,
         "this is not an export as Mailchimp writes it: unpack it and import the CSV itself",
+        len(data),
     )  # fmt: skip
     return [
         csv_table(
@@ -319,6 +322,7 @@ def check_unpacked(
     infos: Iterable[zipfile.ZipInfo],
     shown: Callable[[zipfile.ZipInfo], str],
     fix: str,
+    archive_bytes: int,
 ) -> None:
     """Refuse, before unpacking anything, zip members that unpack too far or are locked.
 
@@ -327,6 +331,12 @@ def check_unpacked(
     total = 0
     for info in infos:
         name = shown(info)
+        if info.compress_size > archive_bytes:
+            # zipfile would try to read (and allocate) that much for it.
+            raise MemberError(
+                f"{label}: {name} is damaged (bigger than the zip it is in)",
+                "download or export it again",
+            )
         if info.flag_bits & 0x1:
             raise MemberError(
                 f"{label}: {name} is password-protected",
@@ -368,6 +378,10 @@ def _read_member(label: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
         raise MemberError(
             f"{label}: {name} is damaged ({one_line(error)})", "download or export it again"
         ) from None
+
+
+def _shown_name(info: zipfile.ZipInfo) -> str:
+    return _member_name(info.filename)
 
 
 def _member_name(name: str) -> str:
