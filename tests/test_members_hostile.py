@@ -257,3 +257,14 @@ def test_a_zip_whose_directory_claims_a_huge_packed_size_is_one_line(tmp_path: P
         "export.zip: subscribed_members_export_1.csv is damaged (bigger than the zip it is in); "
         "download or export it again"
     )
+
+
+def test_a_zip_whose_local_header_name_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    # Found by fuzzing: zipfile raises UnicodeDecodeError reading such a member.
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("subscribed_ä.csv", b"Email Address,OPTIN_TIME\na@example.org,\n")
+    data = bytearray(path.read_bytes())
+    data[data.index("ä".encode())] = 0x9B  # in the local header, the first occurrence
+    path.write_bytes(bytes(data))
+    assert error_of(path).startswith("export.zip: subscribed_ä.csv is damaged (")

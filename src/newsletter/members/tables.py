@@ -374,7 +374,15 @@ def _read_member(label: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
             f"{label}: {name} is password-protected",
             "unpack it with the password and import the CSV file itself",
         ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as error:
+    # ValueError: a local header whose name is not UTF-8 though it says so, among others.
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+    ) as error:
         raise MemberError(
             f"{label}: {name} is damaged ({one_line(error)})", "download or export it again"
         ) from None
