@@ -65,7 +65,8 @@ def import_members(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV (Excel, UTF-8 or Windows-1252), .xlsx, Mailchimp zip or CSV, listmonk export."
+            help="CSV (Excel, UTF-8 or Windows-1252), Unicode text (UTF-16), .xlsx, "
+            "Mailchimp zip or CSV, listmonk export."
         ),
     ],
     list_name: ListOption = None,
