@@ -181,3 +181,16 @@ def test_list_memory_does_not_grow_with_the_list(cli: CliRun, tmp_path: Path) ->
     # The output itself piles up in the CliRunner's buffer (bytes, then text); the table
     # must not (it took 8 times the output's size when it was built whole).
     assert large - small < 6 * len(shown.encode())
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
+def test_an_older_database_readable_by_others_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "newsletter.db"
+    with store.open_database(path) as db:
+        store.create_list(db, "mitglieder", datetime.now(UTC))
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    for file in files:
+        file.touch()
+        file.chmod(0o644)  # what versions before 0.1 left, following the umask
+    with store.open_database(path):
+        assert [oct(stat.S_IMODE(file.stat().st_mode)) for file in files] == [oct(0o600)] * 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -306,7 +307,7 @@ def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> D
 
 
 def _create_private(path: Path) -> None:
-    """Create a new database file readable by its owner only: it holds members' personal data.
+    """A database file readable by its owner only (new or older): it holds personal data.
 
     SQLite would create it following the umask (often rw-r--r--); its -wal and -shm files
     take the database file's mode, so they are private too. On Windows the mode only
@@ -315,6 +316,14 @@ def _create_private(path: Path) -> None:
     # OSError: it exists already, or SQLite is about to say why it cannot be created.
     with contextlib.suppress(OSError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    if os.name == "nt":
+        return
+    # A database made before files were private (or copied in) is made private too.
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # gone, or someone else's: SQLite will tell
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
 
 
 def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
