@@ -23,8 +23,6 @@ from newsletter.workspace import Workspace
 from tests.conftest import CliRun
 from tests.deliver_support import Call, ScriptedSink
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGINT to a thread is POSIX")
-
 SLUG = "2026-11"
 SAMPLE_MEMBERS = 14
 # On the kreis list: two who are also on mitglieder, three who are only on kreis.
@@ -36,6 +34,10 @@ KREIS = [
     "kreis3@example.org",
 ]
 KREIS_ONLY = KREIS[2:]
+
+
+# Ctrl-C is sent as SIGINT to the main thread, which only POSIX can aim.
+posix_only = pytest.mark.skipif(os.name == "nt", reason="pthread_kill is POSIX")
 
 
 class CtrlC:
@@ -112,6 +114,7 @@ def closed_port() -> int:
 # ---------------------------------------------------------------- 1. resuming
 
 
+@posix_only
 def test_an_interrupted_send_names_the_list_in_its_run_again_hint(
     ready: Workspace, cli: CliRun, mail_sink: ScriptedSink, ctrl_c: CtrlC
 ) -> None:
@@ -124,6 +127,7 @@ def test_an_interrupted_send_names_the_list_in_its_run_again_hint(
     assert 2 <= len(mail_sink.received) < len(KREIS)
 
 
+@posix_only
 def test_send_without_list_finishes_the_only_unfinished_send_and_starts_no_second_list(
     ready: Workspace, cli: CliRun, mail_sink: ScriptedSink, ctrl_c: CtrlC
 ) -> None:
@@ -145,6 +149,7 @@ def test_send_without_list_finishes_the_only_unfinished_send_and_starts_no_secon
     assert all(address in cli("status", SLUG).stdout for address in twice)
 
 
+@posix_only
 def test_send_without_list_refuses_when_sends_to_two_lists_are_unfinished(
     ready: Workspace, cli: CliRun, mail_sink: ScriptedSink, ctrl_c: CtrlC
 ) -> None:
@@ -163,6 +168,7 @@ def test_send_without_list_refuses_when_sends_to_two_lists_are_unfinished(
     assert len(mail_sink.received) == before
 
 
+@posix_only
 def test_a_send_to_one_list_does_not_finish_another_lists_send(
     ready: Workspace, cli: CliRun, mail_sink: ScriptedSink, ctrl_c: CtrlC
 ) -> None:
