@@ -179,7 +179,8 @@ def send(
         typer.Option(
             "--test",
             metavar="ADDRESS",
-            help='Send only to this address (repeatable), with "[TEST]" in the subject.',
+            help='Send only to this address (repeatable), with "[TEST]" in the subject; '
+            "renders the issue first when its build is out of date.",
         ),
     ] = None,
     dry_run: Annotated[
