@@ -86,7 +86,9 @@ def _show_plan(plan: SendPlan) -> None:
 
 def _again(ctx: typer.Context, plan: SendPlan, *, offline: bool) -> str:
     """The command that goes on with this send: every option that matters repeated."""
+    import os
     import shlex
+    import subprocess
 
     words = ["newsletter"]
     workspace = state(ctx).workspace_option
@@ -95,7 +97,8 @@ def _again(ctx: typer.Context, plan: SendPlan, *, offline: bool) -> str:
     words += ["send", plan.slug, "--list", plan.list_name]
     if offline:
         words.append("--offline")
-    return shlex.join(words)
+    # Quoted for the shell staff type it into: cmd and PowerShell take "...", not '...'.
+    return subprocess.list2cmdline(words) if os.name == "nt" else shlex.join(words)
 
 
 def _progress_bar(total: int) -> tuple[Bar, Callable[[Progress], None]]:
