@@ -13,11 +13,13 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,12 +27,17 @@ from typer.testing import CliRunner, Result
 
 from newsletter import store
 from newsletter.bounces.explain import bounce_history
+from newsletter.bounces.mailboxes import BounceError, imap_source, process
+from newsletter.bounces.process import Outcome, Policy
 from newsletter.cli import app
 from newsletter.demo import demo_workspace
+from newsletter.keys import load_keys
 from newsletter.members.records import SubscriptionStatus
+from newsletter.settings import BounceSettings, Security
 from newsletter.workspace import Workspace
 
 from .conftest import IN_CI
+from .deliver_support import self_signed_certificate
 
 CORPUS = Path(__file__).parent / "fixtures" / "bounces"
 USER = "bounces@example.org"
@@ -45,7 +52,9 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -67,7 +76,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """
@@ -75,8 +85,10 @@ service imap-login {{
 
 @dataclass(frozen=True)
 class Dovecot:
-    port: int
+    port: int  # IMAP, with STARTTLS
+    tls_port: int  # IMAP over TLS
     root: Path
+    certificate: Path  # self-signed for 127.0.0.1
 
     def connect(self) -> imaplib.IMAP4:
         connection = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
@@ -95,6 +107,7 @@ def dovecot(need_program: Callable[[str], str]) -> Iterator[Dovecot]:
     program = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin")
     if program is None:
         program = need_program("dovecot")
+    program_openssl = need_program("openssl")
     if os.geteuid() != 0:
         if IN_CI:
             pytest.fail("Dovecot needs root to switch to its users, and CI must run every test")
@@ -107,7 +120,8 @@ def dovecot(need_program: Callable[[str], str]) -> Iterator[Dovecot]:
     home = root / "home"
     home.mkdir()
     os.chown(home, mail_user.pw_uid, mail_user.pw_gid)
-    port = _free_port()
+    port, tls_port = _free_port(), _free_port()
+    cert, _ = self_signed_certificate(program_openssl, root)
     ids = f"{mail_user.pw_uid}:{mail_user.pw_gid}"
     (root / "passwd").write_text(
         f"{USER}:{{PLAIN}}{PASSWORD}:{ids}::{home}::\n"
@@ -115,7 +129,10 @@ def dovecot(need_program: Callable[[str], str]) -> Iterator[Dovecot]:
         encoding="utf-8",
     )
     config = root / "dovecot.conf"
-    config.write_text(CONFIG.format(root=root, port=port, uid=mail_user.pw_uid), encoding="utf-8")
+    config.write_text(
+        CONFIG.format(root=root, port=port, tls_port=tls_port, uid=mail_user.pw_uid),
+        encoding="utf-8",
+    )
     process = subprocess.Popen(
         [program, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -137,7 +154,7 @@ def dovecot(need_program: Callable[[str], str]) -> Iterator[Dovecot]:
                     )
                     pytest.fail(f"Dovecot did not start: {output} {log}")
                 time.sleep(0.1)
-        yield Dovecot(port, root)
+        yield Dovecot(port, tls_port, root, cert)
     finally:
         process.terminate()
         try:
@@ -252,6 +269,32 @@ def test_a_missing_folder_is_one_line_and_exit_1(dovecot: Dovecot, members: Work
     assert result.exit_code == 1
     assert "the IMAP server refused to open the folder 'Rückläufer'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("security", [Security.TLS, Security.STARTTLS])
+def test_tls_and_starttls_verify_the_certificate(
+    dovecot: Dovecot, members: Workspace, security: Security
+) -> None:
+    connection = dovecot.connect()
+    connection.append("INBOX", "", imaplib.Time2Internaldate(time.time()), dead_bounce())
+    connection.logout()
+    port = dovecot.tls_port if security is Security.TLS else dovecot.port
+    settings = BounceSettings(
+        host="127.0.0.1", port=port, security=security, username=USER, password_env=None
+    )
+    key = load_keys(members).unsubscribe
+    with pytest.raises(BounceError) as caught, imap_source(settings, PASSWORD):
+        pass  # the system does not trust the test's certificate
+    assert f"the TLS certificate of 127.0.0.1:{port} could not be verified" in str(caught.value)
+    trusting = ssl.create_default_context(cafile=str(dovecot.certificate))
+    with (
+        imap_source(settings, PASSWORD, tls=trusting) as source,
+        store.open_database(members.database_path) as db,
+    ):
+        result = process(source, db, key, Policy(), datetime.now(UTC))
+    assert [item.outcome for _, item in result.handled] == [Outcome.BOUNCED]
+    assert status_of(members, DEAD) is SubscriptionStatus.BOUNCED
 
 
 def test_without_a_host_it_says_what_to_set(members: Workspace) -> None:

@@ -178,26 +178,34 @@ def _check(typ: str, data: list[object], what: str) -> None:
 
 
 @contextmanager
-def imap_source(settings: BounceSettings, password: str | None) -> Iterator[ImapSource]:
-    """A logged-in connection with ``settings.folder`` selected; closed at the end."""
+def imap_source(
+    settings: BounceSettings, password: str | None, *, tls: ssl.SSLContext | None = None
+) -> Iterator[ImapSource]:
+    """A logged-in connection with ``settings.folder`` selected; closed at the end.
+
+    ``tls`` replaces the system's trust (a test's own certificate authority).
+    """
     if settings.host is None:
         raise BounceError(
             "there is no host in [bounces]",
             "add host, username and password_env for the bounce mailbox, or use --maildir/--mbox",
         )
     where = f"{settings.host}:{settings.port}"
+    context = tls or ssl.create_default_context()
     try:
         if settings.security is Security.TLS:
             connection: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                settings.host,
-                settings.port,
-                ssl_context=ssl.create_default_context(),
-                timeout=TIMEOUT_SECONDS,
+                settings.host, settings.port, ssl_context=context, timeout=TIMEOUT_SECONDS
             )
         else:
             connection = imaplib.IMAP4(settings.host, settings.port, timeout=TIMEOUT_SECONDS)
             if settings.security is Security.STARTTLS:
-                connection.starttls(ssl.create_default_context())
+                connection.starttls(context)
+    except ssl.SSLCertVerificationError as error:
+        raise BounceError(
+            f"the TLS certificate of {where} could not be verified: {error.verify_message}",
+            "check host in [bounces]: it must be the name the certificate is for",
+        ) from None
     except (OSError, imaplib.IMAP4.error) as error:
         raise BounceError(
             f"cannot connect to the IMAP server {where}: {_reason(error)}",
