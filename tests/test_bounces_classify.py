@@ -27,6 +27,12 @@ def load(name: str) -> Message:
         ("exim_user_unknown.eml", Kind.PERMANENT, "kurt.weg@example.net", "5.1.1"),
         ("exim_plain_text.eml", Kind.PERMANENT, "lotte.alt@kleinhoster.example", ""),
         ("microsoft365_ndr.eml", Kind.PERMANENT, "j.meier@kreisverwaltung.example", "5.1.10"),
+        (
+            "exchange_onprem_mailbox_disabled.eml",
+            Kind.PERMANENT,
+            "rita.ruhestand@landratsamt.example",
+            "5.2.1",
+        ),
         ("gmail_no_such_user.eml", Kind.PERMANENT, "paul.gibtsnicht@gmail.com", "5.1.1"),
         ("gmail_over_quota.eml", Kind.TEMPORARY, "greta.voll@gmail.com", "5.2.2"),
         ("gmx_failed.eml", Kind.PERMANENT, "susanne.frueher@gmx.de", "550"),
