@@ -57,7 +57,13 @@ def test_failures_and_complaints_are_recognised(
 
 
 @pytest.mark.parametrize(
-    "name", ["autoreply_de.eml", "autoreply_en.eml", "autoreply_de_subject_only.eml"]
+    "name",
+    [
+        "autoreply_de.eml",
+        "autoreply_en.eml",
+        "autoreply_de_subject_only.eml",
+        "autoreply_de_encoded_subject.eml",  # "Automatische Rückantwort" as encoded words
+    ],
 )
 def test_auto_replies_are_ignored(name: str) -> None:
     assert classify(load(name)).kind is Kind.AUTO_REPLY

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from enum import StrEnum
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 200_000
 MAX_PARTS = 200
 _MAX_DETAIL_CHARS = 300
+_MAX_HEADER_CHARS = 10_000
 
 
 class Kind(StrEnum):
@@ -64,14 +67,12 @@ def classify(message: Message) -> Classification:
     report = _delivery_status(message)
     if report is not None:
         return report
+    # A mailer daemon's mail is auto-submitted too; undetected, it needs a person.
     if _is_auto_reply(message) and not _from_daemon(message):
         return Classification(Kind.AUTO_REPLY, (), "", "")
     detected = _detected(message)
     if detected is not None:
         return detected
-    # A mailer daemon's mail is auto-submitted too; undetected, it needs a person.
-    if _is_auto_reply(message) and not _from_daemon(message):
-        return Classification(Kind.AUTO_REPLY, (), "", "")
     return Classification(Kind.UNKNOWN, (), "", "")
 
 
@@ -125,12 +126,19 @@ def text_of(part: Message) -> str:
 
 
 def header(message: Message, name: str) -> str:
-    """A header as one line of text; "" when missing or not decodable."""
+    """A header as one line of text, encoded words decoded; "" when missing."""
     try:
         value = message.get(name)
     except Exception:  # a header the parser cannot make sense of counts as missing
         return ""
-    return " ".join(str(value).split()) if value is not None else ""
+    if value is None:
+        return ""
+    text = str(value)[:_MAX_HEADER_CHARS]
+    if "=?" in text:
+        # A broken encoded word ("=?x?Q?...", an unknown charset) stays as it was written.
+        with suppress(Exception):
+            text = str(make_header(decode_header(text)))
+    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------- ARF
