@@ -87,6 +87,12 @@ def test_a_daemon_mail_nobody_can_read_is_unknown_not_an_auto_reply() -> None:
         ("4.2.2", Kind.TEMPORARY),
         ("5.2.2", Kind.TEMPORARY),  # mailbox full, however the server words it
         ("5.7.1", Kind.TEMPORARY),  # a policy refusal is about us, not the address
+        ("5.3.4", Kind.TEMPORARY),  # message too big: about this message, not the address
+        ("5.2.3", Kind.TEMPORARY),
+        ("5.6.0", Kind.TEMPORARY),
+        ("5.4.4", Kind.PERMANENT),  # no route to the domain: it is gone
+        ("5.0.0", Kind.PERMANENT),
+        ("5.2.0", Kind.PERMANENT),
         ("550", Kind.PERMANENT),
         ("452", Kind.TEMPORARY),
     ],

@@ -79,15 +79,16 @@ def classify(message: Message) -> Classification:
 def kind_of_status(code: str) -> Kind:
     """Permanent or temporary, from an RFC 3463 status code (or a bare SMTP reply code).
 
-    A full mailbox (X.2.2) is temporary even as 5.2.2, and so is a policy refusal
-    (X.7.x: spam filter, reputation): both say nothing about the address being dead.
+    Permanent means the address is dead: 5.1.x (no such user, bad domain), 5.2.0/5.2.1
+    (mailbox unavailable, disabled), 5.4.x (no route to the domain) and the unspecified
+    5.0.0. Every other 5.x.x says nothing about the address (5.2.2 mailbox full, 5.3.4
+    message too big, 5.7.x a spam filter's refusal): it is counted like a 4.x.x.
     """
     status = _STATUS.search(code)
     if status:
-        klass, subject = status.group(1), status.group(2)
-        if klass == "4" or (subject, status.group(3)) == ("2", "2") or subject == "7":
-            return Kind.TEMPORARY
-        return Kind.PERMANENT if klass == "5" else Kind.TEMPORARY
+        klass, subject, detail = status.groups()
+        dead = subject in ("0", "1", "4") or (subject == "2" and detail in ("0", "1"))
+        return Kind.PERMANENT if klass == "5" and dead else Kind.TEMPORARY
     reply = _SMTP_REPLY.search(code)
     if reply and reply.group(1).startswith("4"):
         return Kind.TEMPORARY
