@@ -77,6 +77,7 @@ def test_screenshots_are_written_at_both_widths_and_in_dark_mode(shots: Screensh
         "screenshot-375.png",
         "screenshot-700.png",
         "screenshot-dark-375.png",
+        "screenshot-dark-700.png",
     ]
     widths = [read_png(path).width for path in shots.files]
     assert widths == [shot.width for shot in SHOTS]
@@ -139,7 +140,12 @@ def test_render_screenshots_writes_the_pngs_and_the_default_template_has_a_dark_
     )
     assert result.returncode == 0, result.stderr
     build = workspace.issues_dir / issue_2026_12 / "build"
-    for name in ("screenshot-375.png", "screenshot-700.png", "screenshot-dark-375.png"):
+    for name in (
+        "screenshot-375.png",
+        "screenshot-700.png",
+        "screenshot-dark-375.png",
+        "screenshot-dark-700.png",
+    ):
         assert f"{build / name}" in result.stdout
     assert "missing resource" in result.stderr
     assert typical_brightness(build / "screenshot-dark-375.png") < 60
