@@ -171,3 +171,30 @@ def test_filler_after_the_preheader_keeps_the_inbox_preview_to_it(sample: str) -
     text = preheader.group(1)
     assert text.startswith("Was im Kreisverband Musterstadt los war – und was bald ansteht.")
     assert text.endswith("\u200c\u00a0" * 50)
+
+
+def test_every_line_of_the_plain_text_fits_78_characters_and_urls_stay_whole(
+    tmp_path: Path,
+) -> None:
+    workspace = render_workspace(tmp_path)
+    many_posts(workspace, 3)
+    text = build_issue(workspace, issue_dir(workspace), KEY).result.email.text
+    long_lines = [line for line in text.splitlines() if len(line) > 78]
+    # Only an address too long for any line may stand longer, alone on its line.
+    assert all(" " not in line and "://" in line for line in long_lines), long_lines
+    assert "Verantwortlich i. S. d. § 18 Abs. 2 MStV: Erika Beispiel, Musterstraße 1,\n" in text
+    for url in ("https://www.example.org/aktuelles/2026/11/beitrag-nummer-3",):
+        assert url in text.split()
+    assert "\n-- \n" in text  # the signature separator keeps its space
+
+
+def test_wrapping_keeps_list_and_quote_prefixes() -> None:
+    from newsletter.render.plaintext import wrap_lines
+
+    long = "wort " * 30
+    wrapped = wrap_lines(f"- {long}\n> {long}\n-- \n{'x' * 100}")
+    lines = wrapped.splitlines()
+    assert all(len(line) <= 78 for line in lines if "x" not in line)
+    assert lines[1].startswith("  wort") and not lines[1].startswith("   ")
+    assert any(line.startswith("> wort") for line in lines[3:])
+    assert "-- " in lines and "x" * 100 in lines
