@@ -150,7 +150,7 @@ def test_the_default_subject_follows_the_issues_month(ws: Workspace) -> None:
     result = run_gather(ws, "--slug", "2027-01")
     assert result.exit_code == 0, result.output
     assert load_issue(ws.issues_dir / "2027-01").subject == (
-        "Grüne Beispielstadt: Newsletter Januar 2027"
+        "Newsletter Januar 2027"
     )
 
 
