@@ -198,3 +198,60 @@ def test_wrapping_keeps_list_and_quote_prefixes() -> None:
     assert lines[1].startswith("  wort") and not lines[1].startswith("   ")
     assert any(line.startswith("> wort") for line in lines[3:])
     assert "-- " in lines and "x" * 100 in lines
+
+
+def test_header_label_h1_and_posts_heading_without_the_name_repeated(sample: str) -> None:
+    assert "Newsletter vom 2. November 2026" in sample
+    h1 = re.search(r"<h1[^>]*>([^<]*)</h1>", sample)
+    assert h1 is not None
+    assert h1.group(1) == "Newsletter November: Radwege, Haushalt und Grünkohl-Essen"
+    assert re.search(r"<h2[^>]*>Neues aus dem Kreisverband</h2>", sample)
+    body = sample[sample.index("<body") : sample.index('class="nl-muted nl-footer')]
+    assert body.count("Grüne Musterstadt") == 1  # the header band only
+
+
+def test_one_button_and_text_links_that_name_their_post(sample: str) -> None:
+    assert sample.count('class="nl-button"') == 1
+    assert (
+        'aria-label="Weiterlesen: Haushalt 2027: Mehr Geld für Schulen und Klimaschutz"' in sample
+    )
+    assert sample.count('aria-label="Weiterlesen: ') == 3  # posts 2-4; post 5 has no URL
+
+
+def test_a_caption_is_shown_under_its_picture(tmp_path: Path) -> None:
+    workspace = render_workspace(tmp_path)
+    issue_md = issue_dir(workspace) / "issue.md"
+    issue_md.write_text(
+        issue_md.read_text(encoding="utf-8").replace(
+            'alt: "Sitzungssaal des Kreistags mit Abgeordneten"',
+            'alt: "Sitzungssaal des Kreistags mit Abgeordneten"\n    caption: "Foto: Erika Beispiel"',
+        ),
+        encoding="utf-8",
+    )
+    html = build_issue(workspace, issue_dir(workspace), KEY).result.email.html
+    assert re.search(r'<p class="nl-caption"[^>]*>Foto: Erika Beispiel</p>', html)
+
+
+@pytest.mark.parametrize(("count", "listed"), [(6, False), (7, True)])
+def test_more_than_six_posts_open_with_a_list_of_contents(
+    tmp_path: Path, count: int, listed: bool
+) -> None:
+    workspace = render_workspace(tmp_path)
+    many_posts(workspace, count)
+    html = build_issue(workspace, issue_dir(workspace), KEY).result.email.html
+    assert ("In dieser Ausgabe" in html) is listed
+    anchors = re.findall(r'<a href="#nl-post-(\d+)"', html)
+    targets = re.findall(r'<h3 id="nl-post-(\d+)"', html)
+    assert anchors == targets == ([str(n) for n in range(1, count + 1)] if listed else [])
+
+
+def test_the_two_column_grid_is_a_theme_option(tmp_path: Path) -> None:
+    workspace = render_workspace(tmp_path)
+    theme = workspace.templates_dir / "theme.toml"
+    theme.write_text(
+        theme.read_text(encoding="utf-8").replace('layout = "list"', 'layout = "grid"'),
+        encoding="utf-8",
+    )
+    html = build_issue(workspace, issue_dir(workspace), KEY).result.email.html
+    assert "mj-column-per-50" in html and 'class="nl-thumb"' not in html
+    assert html.count("Weiterlesen \u203a</a>") == 3
