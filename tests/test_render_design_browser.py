@@ -57,8 +57,11 @@ def test_images_fill_the_width_on_a_phone_and_alt_text_is_in_the_body_font(
         widths = page.eval_on_selector_all(
             "img", "els => els.map(e => Math.round(e.getBoundingClientRect().width))"
         )
-        font = page.eval_on_selector("img", "e => getComputedStyle(e).fontFamily")
+        fonts = page.eval_on_selector_all(
+            "img", "els => els.map(e => getComputedStyle(e).fontFamily)"
+        )
         text = page.eval_on_selector(".nl-text div", "e => getComputedStyle(e).fontFamily")
     # The page shows no remote image (as with images blocked): each is its alt text's box.
     assert widths == [375 - 48] * 4, widths
-    assert font.startswith("-apple-system") and text.startswith("-apple-system")
+    assert text.startswith("-apple-system")
+    assert fonts == [text] * 4
