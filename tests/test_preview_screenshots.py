@@ -84,9 +84,9 @@ def test_screenshots_are_written_at_both_widths_and_in_dark_mode(shots: Screensh
 
 
 def test_the_dark_screenshot_has_a_dark_background(shots: Screenshots) -> None:
-    light, _, dark = shots.files
-    assert typical_brightness(dark) < 50
-    assert typical_brightness(light) > 200
+    light, wide, dark, dark_wide = shots.files
+    assert typical_brightness(dark) < 50 and typical_brightness(dark_wide) < 50
+    assert typical_brightness(light) > 200 and typical_brightness(wide) > 200
 
 
 def test_requests_leaving_the_machine_are_refused_and_reported(shots: Screenshots) -> None:
