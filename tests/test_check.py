@@ -360,3 +360,22 @@ def test_the_command_prints_verdicts_and_exits_1_on_a_failure(
     assert any(line.startswith("ok       SMTP: connected to 127.0.0.1") for line in lines)
     assert lines[-1] == "1 problem that makes mail fail, 0 warnings"
     assert mail_sink.received == []
+
+
+def test_no_dns_answer_is_a_warning_not_a_verdict(
+    root: Path, mail_sink: Any, public_key: Any
+) -> None:
+    pem, _ = public_key
+    settings = settings_for(root, mail_sink.port, pem, smtp=LOCAL)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # receives, never answers
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = silent.getsockname()[1]
+        resolver.lifetime = 0.3
+        report = run_check(settings, lambda: None, DnsPython(resolver))
+    dns_findings = [f for f in report.findings if f.topic == "DNS"]
+    assert len(dns_findings) == 3  # SPF, DKIM, DMARC: each could not be looked up
+    assert all(f.verdict is Verdict.WARNING for f in dns_findings)
+    assert "could not look up: no answer for example.org (TXT)" in dns_findings[0].message
+    assert not report.failed

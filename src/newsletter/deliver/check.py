@@ -78,15 +78,18 @@ class DnsPython:
     """``Dns`` over dnspython's resolver: the system's, or one given (tests)."""
 
     def __init__(self, resolver: dns.resolver.Resolver | None = None) -> None:
-        import dns.resolver
-
-        self._resolver = resolver or dns.resolver.Resolver()
-        self._resolver.lifetime = min(self._resolver.lifetime, DNS_TIMEOUT)
+        self._resolver = resolver
 
     def _answer(self, name: str, kind: str) -> list[object]:
         import dns.exception
         import dns.resolver
 
+        if self._resolver is None:
+            try:
+                self._resolver = dns.resolver.Resolver()  # reads the system's configuration
+            except dns.exception.DNSException as error:
+                raise DnsError(f"this machine has no usable DNS configuration ({error})") from None
+            self._resolver.lifetime = min(self._resolver.lifetime, DNS_TIMEOUT)
         try:
             return list(self._resolver.resolve(name, kind, search=False))
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
@@ -134,6 +137,12 @@ def aligned(domain: str, from_domain: str) -> bool:
 
 def check_settings(settings: Settings) -> Iterator[Finding]:
     newsletter = settings.newsletter
+    yield Finding(
+        "settings",
+        Verdict.OK,
+        f"From {newsletter.sender}"
+        + (f", envelope {newsletter.envelope_from}" if newsletter.envelope_from else ""),
+    )
     if settings.smtp is None:
         yield Finding(
             "settings",
@@ -156,12 +165,6 @@ def check_settings(settings: Settings) -> Iterator[Finding]:
             "unsubscribe link to be https",
             "serve the unsubscribe pages over https (see web-setup.md)",
         )
-    yield Finding(
-        "settings",
-        Verdict.OK,
-        f"From {newsletter.sender}"
-        + (f", envelope {newsletter.envelope_from}" if newsletter.envelope_from else ""),
-    )
 
 
 # ---------------------------------------------------------------- SMTP
@@ -435,6 +438,7 @@ def run_check(
     for lookup in lookups:
         try:
             result = lookup()
+            found = [result] if isinstance(result, Finding) else list(result)
         except DnsError as error:
             findings.append(
                 Finding(
@@ -445,5 +449,5 @@ def run_check(
                 )
             )
             continue
-        findings.extend([result] if isinstance(result, Finding) else result)
+        findings.extend(found)
     return Report(tuple(findings))
