@@ -3,6 +3,8 @@ blocked images' alt text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser
 
@@ -65,3 +67,16 @@ def test_images_fill_the_width_on_a_phone_and_alt_text_is_in_the_body_font(
     assert widths == [375 - 48] * 4, widths
     assert text.startswith("-apple-system")
     assert fonts == [text] * 4
+
+
+def test_a_long_issue_fits_a_320_px_screen(browser: Browser, tmp_path: Path) -> None:
+    from tests.preview_support import horizontal_overflow
+    from tests.test_render_design import many_posts
+
+    workspace = render_workspace(tmp_path)
+    many_posts(workspace, 8)
+    html = build_issue(workspace, issue_dir(workspace), KEY).result.email.html
+    with email_page(browser, html, 320) as page:
+        assert horizontal_overflow(page) == 0
+        contents = page.eval_on_selector_all("li a", "els => els.length")
+    assert contents == 8
