@@ -6,6 +6,7 @@ line, never a Jinja traceback.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Mapping
 from datetime import datetime
@@ -27,6 +28,19 @@ from newsletter.textfile import TEXT_ENCODING
 # breaks: a line break staff typed is one in the email too (a letter's signature),
 # not Markdown's "join into one line".
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True, "breaks": True})
+
+
+# What XML 1.0 forbids (C0 controls but tab and newlines, DEL, lone surrogates, U+FFFE/F):
+# from a post or issue.md it made the MJML document unparseable, reported as a broken
+# template. Every value a template prints goes through ``_printable`` (Jinja's finalize).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str) and _NOT_XML.search(value):
+        cleaned = _NOT_XML.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 - already markup
+    return value
 
 
 def _markdown(text: str) -> Markup:
@@ -52,6 +66,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=True,
+        finalize=_printable,
     )
     env.filters["markdown"] = _markdown
     env.filters["markdown_text"] = markdown_to_text
