@@ -251,5 +251,12 @@ HTML_CONTENT = frozenset(
     }
 )
 
+# Attributes mjml.io documents but mjml-python does not write into the email: named as
+# such, since templates made by earlier versions of newsletter had them.
+DROPPED: dict[str, frozenset[str]] = {
+    "mj-button": frozenset({"title"}),
+    "mj-navbar-link": frozenset({"title"}),
+}
+
 # Any attribute some tag accepts: what mj-all and mj-class may set.
 ANY_ATTRIBUTE = frozenset().union(*ATTRIBUTES.values())
