@@ -15,9 +15,9 @@ import pytest
 
 from newsletter.deliver.policy import Policy
 from newsletter.deliver.sender import Outcome, Progress, Result, send_run
-from newsletter.deliver.wire import data_block
 from newsletter.errors import DeliveryError
 from newsletter.settings import RateWindow, parse_rate
+from newsletter.wire import data_block
 from tests.deliver_support import (
     ACCEPT_THEN_DROP,
     DROP,

@@ -13,7 +13,7 @@ from newsletter.errors import MemberError
 from newsletter.members.manage import forget_address, unsubscribe_address
 from newsletter.members.planner import Outcome
 from newsletter.members.readers import Field, open_member_file, parse_column_overrides
-from newsletter.members.records import (
+from newsletter.store.records import (
     Basis,
     Subscription,
     SubscriptionStatus,

@@ -17,7 +17,7 @@ from newsletter.members.manage import (
     unsubscribe_everywhere,
     unsubscribe_subscription,
 )
-from newsletter.members.records import Basis, ConsentMethod, SubscriptionStatus, SuppressionReason
+from newsletter.store.records import Basis, ConsentMethod, SubscriptionStatus, SuppressionReason
 
 from .members_support import NOW, db, stored
 
@@ -250,6 +250,6 @@ def _member_id(db: store.Database, email: str) -> int:
 
 
 def _hash(email: str) -> str:
-    from newsletter.members.addresses import address_hash
+    from newsletter.store.records import address_hash
 
     return address_hash(email)

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from newsletter.members.addresses import (
     InvalidAddressError,
-    address_hash,
     clean_name,
     normalise_address,
 )
 from newsletter.members.tokens import TokenError, new_subscription_id, sign_token, verify_token
+from newsletter.store.records import address_hash
 
 KEY = b"k" * 64
 

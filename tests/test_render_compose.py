@@ -18,9 +18,10 @@ from newsletter.messages.compose import (
     list_id,
     needs_smtputf8,
 )
-from newsletter.render.build import build_issue, load_build
+from newsletter.render.build import load_build
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Greeting, Markers, MemberFields, first_name_of
+from newsletter.rendering import build_issue
 from newsletter.settings import NewsletterSettings
 from newsletter.workspace import Workspace
 from tests.render_support import KEY, issue_dir, render_workspace

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from newsletter.cli.state import err, out, state, warn_about_database
-from newsletter.members.records import Basis, SubscriptionStatus
+from newsletter.store.records import Basis, SubscriptionStatus
 
 if TYPE_CHECKING:
     from rich.table import Table as RichTable
 
     from newsletter.members.planner import ImportPlan
     from newsletter.members.readers import ImportRow, MemberFile
-    from newsletter.members.records import MemberListing
     from newsletter.store import Database
+    from newsletter.store.records import MemberListing
     from newsletter.workspace import Workspace
 
 members_app = typer.Typer(

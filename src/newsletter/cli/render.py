@@ -35,7 +35,7 @@ def render(
     """
     from newsletter.issue import issue_folder
     from newsletter.keys import load_keys
-    from newsletter.render.build import StrictWarningsError, build_issue
+    from newsletter.rendering import StrictWarningsError, build_issue
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)

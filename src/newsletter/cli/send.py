@@ -16,9 +16,9 @@ from newsletter.cli.state import err, notice, out, state, warn_about_database
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
 
-    from newsletter.deliver.campaign import SendPlan
     from newsletter.deliver.journal import IssueStatus
     from newsletter.deliver.sender import Progress, RunSummary
+    from newsletter.sending import SendPlan
     from newsletter.settings import SmtpSettings
 
 
@@ -222,7 +222,8 @@ def send(
 
     Example: newsletter send 2026-11 --test ich@example.org
     """
-    from newsletter.deliver.campaign import (
+    from newsletter.issue import issue_folder
+    from newsletter.sending import (
         messages_for_test_send,
         plan_send,
         render_if_stale,
@@ -230,7 +231,6 @@ def send(
         run_send,
         run_test_send,
     )
-    from newsletter.issue import issue_folder
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)

@@ -33,7 +33,7 @@ from enum import StrEnum
 from newsletter import store
 from newsletter.deliver.sender import Outcome, Outgoing, Result
 from newsletter.errors import DeliveryError
-from newsletter.members.records import Recipient, SuppressionReason
+from newsletter.store.records import Recipient, SuppressionReason
 
 SYNC_EVERY = 100
 SYNC_SECONDS = 1.0

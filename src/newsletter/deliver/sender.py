@@ -29,9 +29,10 @@ from newsletter.deliver.guard import Pause, RelayGuard
 from newsletter.deliver.policy import Policy
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.replies import Stage, Verdict, classify
-from newsletter.deliver.transport import Attempt, Envelope, SmtpConnection
+from newsletter.deliver.transport import Attempt, SmtpConnection
 from newsletter.errors import DeliveryError
 from newsletter.settings import Security, SmtpSettings
+from newsletter.wire import Envelope
 
 
 @dataclass(frozen=True)

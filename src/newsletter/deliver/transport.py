@@ -14,25 +14,10 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from newsletter.deliver.envelope import EnvelopeError, envelope_address
 from newsletter.deliver.replies import Reply, Stage
-from newsletter.deliver.wire import BLOCK_END
 from newsletter.errors import DeliveryError
 from newsletter.settings import Security, SmtpSettings, is_loopback
-
-
-@dataclass(frozen=True)
-class Envelope:
-    sender: str
-    recipient: str
-    # The DATA block as ``wire.data_block`` makes it (CRLF, dot-stuffed, terminated), so
-    # the work is done once per issue template rather than once per message.
-    data: bytes
-
-    def __post_init__(self) -> None:
-        if not self.data.endswith(BLOCK_END):
-            # A block without its end would leave the server waiting until the timeout.
-            raise ValueError("Envelope.data must be a DATA block from wire.data_block()")
+from newsletter.wire import Envelope, EnvelopeError, envelope_address
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from newsletter import store
 from newsletter.members.planner import ImportPlan, Outcome, PlannedRow
-from newsletter.members.records import ConsentMethod, ConsentRecord, MemberData
 from newsletter.members.tokens import new_subscription_id
+from newsletter.store.records import ConsentMethod, ConsentRecord, MemberData
 
 _PROGRESS_STEP = 1000
 

@@ -20,7 +20,8 @@ from newsletter.members.addresses import (
 )
 from newsletter.members.planner import ImportPlan, plan_import
 from newsletter.members.readers import ImportRow, MemberFile
-from newsletter.members.records import (
+from newsletter.members.tokens import new_subscription_id
+from newsletter.store.records import (
     Basis,
     ConsentMethod,
     ConsentRecord,
@@ -30,7 +31,6 @@ from newsletter.members.records import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from newsletter.members.tokens import new_subscription_id
 
 _MAX_LIST_NAME = 80
 

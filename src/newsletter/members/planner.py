@@ -16,18 +16,18 @@ from typing import NamedTuple
 
 from newsletter.members.addresses import (
     InvalidAddressError,
-    address_hash,
     clean_name,
     name_too_long,
     normalise_address,
 )
 from newsletter.members.readers import ImportRow
-from newsletter.members.records import (
+from newsletter.store.records import (
     Basis,
     KnownMember,
     MemberData,
     SubscriptionStatus,
     SuppressionReason,
+    address_hash,
 )
 
 _SUPPRESSED_BEFORE = {

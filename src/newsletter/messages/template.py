@@ -21,11 +21,7 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from newsletter.deliver.envelope import EnvelopeError, envelope_address
-from newsletter.deliver.transport import Envelope
-from newsletter.deliver.wire import data_block
 from newsletter.errors import SettingsError, TemplateError
-from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import (
     Addressee,
@@ -41,6 +37,8 @@ from newsletter.messages.signing import DkimSigner
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
 from newsletter.settings import NewsletterSettings
+from newsletter.store.records import Recipient as Member
+from newsletter.wire import Envelope, EnvelopeError, data_block, envelope_address
 
 
 class Slot(IntEnum):

@@ -25,8 +25,8 @@ from starlette.routing import Route
 from newsletter.members.tokens import TokenError, verify_token
 from newsletter.render.context import ARCHIVE_PATH
 from newsletter.render.placeholders import UNSUBSCRIBE_PATH
+from newsletter.store.events import EventKind
 from newsletter.web.config import WebConfig
-from newsletter.web.events import EventKind
 from newsletter.web.headers import SecurityHeaders, archive_policy
 from newsletter.web.limits import (
     FORM_BODY_LIMIT,

@@ -23,8 +23,8 @@ from types import TracebackType
 from typing import Any
 
 from newsletter.errors import MemberError, NewsletterError
-from newsletter.members.addresses import address_hash
-from newsletter.members.records import (
+from newsletter.store.events import EventKind, WebEvent
+from newsletter.store.records import (
     Basis,
     ConsentMethod,
     ConsentRecord,
@@ -39,8 +39,8 @@ from newsletter.members.records import (
     SubscriptionStatus,
     Suppression,
     SuppressionReason,
+    address_hash,
 )
-from newsletter.web.events import EventKind, WebEvent
 
 BUSY_TIMEOUT_MS = 10_000
 _PAGE = 1000
