@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import store
+from newsletter.errors import DatabaseError
 from newsletter.members.manage import (
     add_member,
     forget_address,
@@ -56,7 +57,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path) -> No
     broken = store.Migration(
         "broken", ("CREATE TABLE half (x)", "INSERT INTO no_such_table VALUES (1)")
     )
-    with pytest.raises(store.DatabaseError) as raised:
+    with pytest.raises(DatabaseError) as raised:
         store.open_database(path, (*store.MIGRATIONS, broken))
     assert str(raised.value).startswith(
         f"{path}: upgrading the database to version {len(store.MIGRATIONS) + 1} (broken) "
@@ -73,13 +74,13 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "newsletter.db"
     with store.open_database(path) as current:
         current.execute(f"PRAGMA user_version = {len(store.MIGRATIONS) + 5}")
-    with pytest.raises(store.DatabaseError) as raised:
+    with pytest.raises(DatabaseError) as raised:
         store.open_database(path)
     assert "update newsletter" in str(raised.value)
 
 
 def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(store.DatabaseError) as raised:
+    with pytest.raises(DatabaseError) as raised:
         store.open_database(tmp_path / "nowhere" / "newsletter.db")
     assert str(raised.value) == (
         f"{tmp_path / 'nowhere' / 'newsletter.db'}: the folder {tmp_path / 'nowhere'} does not "

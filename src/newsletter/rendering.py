@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from newsletter.errors import IssueError
+from newsletter.errors import IssueError, StrictWarningsError
 from newsletter.files import write_bytes_atomic, write_text_atomic
 from newsletter.issue import BUILD_DIR, load_current_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
@@ -24,7 +24,6 @@ from newsletter.render.model import RenderedEmail
 from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
-    from newsletter.render.checks import RenderWarning
     from newsletter.render.email import RenderResult
 
 SAMPLE_MEMBER = Addressee(
@@ -59,19 +58,6 @@ def preview_bytes(
     )
     # LF line ends: a file for people and tools to open; SMTP gets CRLF when sending.
     return message.as_bytes(policy=message.policy.clone(linesep="\n"))
-
-
-class StrictWarningsError(IssueError):
-    """``strict`` turned render's warnings into a failure; nothing was written."""
-
-    def __init__(self, warnings: tuple[RenderWarning, ...]) -> None:
-        count = len(warnings)
-        super().__init__(
-            f"{count} warning{'s' if count != 1 else ''} and --strict is on, so the previous "
-            "build (if any) is left as it was",
-            "fix what the warnings name, then render again",
-        )
-        self.warnings = warnings
 
 
 def build_issue(

@@ -22,7 +22,7 @@ from pathlib import Path, PurePath
 from types import TracebackType
 from typing import Any
 
-from newsletter.errors import MemberError, NewsletterError
+from newsletter.errors import DatabaseError, MemberError
 from newsletter.store.events import EventKind, WebEvent
 from newsletter.store.records import (
     Basis,
@@ -44,10 +44,6 @@ from newsletter.store.records import (
 
 BUSY_TIMEOUT_MS = 10_000
 _PAGE = 1000
-
-
-class DatabaseError(NewsletterError):
-    """The database file cannot be opened, upgraded or written."""
 
 
 @dataclass(frozen=True)
