@@ -18,6 +18,7 @@ from newsletter.members.manage import (
     unsubscribe_everywhere,
     unsubscribe_subscription,
 )
+from newsletter.storage import storage_warning
 from newsletter.store.records import Basis, ConsentMethod, SubscriptionStatus, SuppressionReason
 
 from .members_support import NOW, db, stored
@@ -142,7 +143,7 @@ def test_storage_warning_for_shares_and_synced_folders(
 ) -> None:
     mounts = tmp_path / "mounts"
     mounts.write_text("/dev/sda1 / ext4 rw 0 0\n", encoding="utf-8")
-    warning = store.storage_warning(Path(path), mounts)
+    warning = storage_warning(Path(path), mounts)
     assert warning is not None and expected in warning
     assert warning.endswith("keep it on a local disk: change [database] path in newsletter.toml")
 
@@ -155,11 +156,11 @@ def test_storage_warning_reads_network_mounts(tmp_path: Path) -> None:
         f"//nas/kv {str(share).replace(' ', chr(92) + '040')} cifs rw 0 0\n",
         encoding="utf-8",
     )
-    assert store.storage_warning(share / "newsletter.db", mounts) == (
+    assert storage_warning(share / "newsletter.db", mounts) == (
         f"the database {share / 'newsletter.db'} is on a network file system (cifs); "
         "keep it on a local disk: change [database] path in newsletter.toml"
     )
-    assert store.storage_warning(tmp_path / "local" / "newsletter.db", mounts) is None
+    assert storage_warning(tmp_path / "local" / "newsletter.db", mounts) is None
 
 
 # ---------------------------------------------------------------- for send and the web side

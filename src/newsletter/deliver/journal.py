@@ -111,10 +111,6 @@ class IssueStatus:
         return self.pending + self.sending + self.sent + self.failed + self.skipped
 
 
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -185,7 +181,9 @@ def prepare(
     first part of the run did. Until the relay has taken a message, nothing is fixed.
     """
     with db.transaction():
-        return _prepare(db, issue, list_id, build_hash, _time(now or _utcnow()), include_new)
+        return _prepare(
+            db, issue, list_id, build_hash, store.iso_time(now or _utcnow()), include_new
+        )
 
 
 def preview(
@@ -203,7 +201,9 @@ def preview(
     with db.transaction():
         db.execute("SAVEPOINT preview")
         try:
-            return _prepare(db, issue, list_id, build_hash, _time(now or _utcnow()), include_new)
+            return _prepare(
+                db, issue, list_id, build_hash, store.iso_time(now or _utcnow()), include_new
+            )
         finally:
             db.execute("ROLLBACK TO preview")
             db.execute("RELEASE preview")
@@ -488,7 +488,7 @@ class Journal:
         )
         if sync:
             self._db.execute("PRAGMA synchronous = FULL")
-        at = _time(self._now())
+        at = store.iso_time(self._now())
         records = self._take_records()
         with self._db.transaction():
             self._write_records(records, at)
@@ -517,14 +517,14 @@ class Journal:
                 UPDATE deliveries SET status = 'failed', permanent = 1, reply = ?, finished_at = ?
                 WHERE id = ?
                 """,
-                (reason, _time(self._now()), key),
+                (reason, store.iso_time(self._now()), key),
             )
 
     def close(self) -> None:
         self._db.execute("PRAGMA synchronous = FULL")
         records = self._take_records()
         with self._db.transaction():
-            self._write_records(records, _time(self._now()))
+            self._write_records(records, store.iso_time(self._now()))
         self._db.execute(f"PRAGMA synchronous = {self._synchronous}")
 
     def _take_records(self) -> list[tuple[Outgoing, Outcome]]:
