@@ -17,6 +17,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
+from newsletter import clock
 from newsletter.errors import IssueError
 from newsletter.issue import (
     ISSUE_FILE,
@@ -130,8 +131,8 @@ class GatherReport:
 
 
 def current_time() -> datetime:
-    """Now, in Berlin; the one clock gather reads (tests replace it)."""
-    return datetime.now(BERLIN).replace(microsecond=0)
+    """Now in Berlin, to the second, from the one clock (tests set ``clock.now``)."""
+    return clock.now().astimezone(BERLIN).replace(microsecond=0)
 
 
 def cutoff(request: GatherRequest, offered_until: datetime | None, now: datetime) -> datetime:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from newsletter import clock
 from newsletter.errors import IssueError, StrictWarningsError
 from newsletter.files import write_bytes_atomic, write_text_atomic
 from newsletter.issue import BUILD_DIR, load_current_issue, read_sent_mark
@@ -53,7 +53,7 @@ def preview_bytes(
         sign_token(unsubscribe_key, SAMPLE_SUBSCRIPTION_ID),
         settings,
         list_name=list_name,
-        date=datetime.now().astimezone(),
+        date=clock.now(),
         message_id=new_message_id(settings),
     )
     # LF line ends: a file for people and tools to open; SMTP gets CRLF when sending.

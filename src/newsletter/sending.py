@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newsletter import store
+from newsletter.clock import Clock
 from newsletter.deliver import journal
 from newsletter.deliver.ratelimit import minimum_duration
 from newsletter.deliver.sender import (
@@ -40,7 +41,6 @@ from newsletter.store.records import MailingList, Recipient
 from newsletter.store.syncstate import require_recent_sync
 from newsletter.workspace import Workspace
 
-Clock = Callable[[], datetime]
 TEST_PREFIX = "[TEST] "
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from newsletter import clock
 from newsletter.cli.state import err, out, state, warn_about_database
 from newsletter.store.records import Basis, SubscriptionStatus
 
@@ -97,7 +98,6 @@ def import_members(
 
     Example: newsletter members import Mitglieder.csv --list mitglieder --column "email=Mail privat"
     """
-    from datetime import UTC, datetime
 
     from newsletter.members.applier import apply_import
     from newsletter.members.manage import plan_file_import
@@ -113,7 +113,7 @@ def import_members(
                 db,
                 plan,
                 source=f"import of {file.name}",
-                now=datetime.now(UTC),
+                now=clock.utc_now(),
                 progress=advance("Writing", plan.counts[Outcome.ADDED]),
             )
     _import_summary(member_file, plan, dry_run=dry_run, verbose=state(ctx).verbose)
@@ -448,13 +448,12 @@ def create(
 
     Example: newsletter members lists create newsletter
     """
-    from datetime import UTC, datetime
 
     from newsletter import store
     from newsletter.members.manage import check_list_name
 
     with _database(ctx) as (_workspace, db):
-        store.create_list(db, check_list_name(name), datetime.now(UTC))
+        store.create_list(db, check_list_name(name), clock.utc_now())
     out.print(f'Created the list "{name}".', markup=False)
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime, tzinfo
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from newsletter import clock
 from newsletter.cli.state import err, notice, out, state, warn_about_database
 
 if TYPE_CHECKING:
@@ -20,17 +19,6 @@ if TYPE_CHECKING:
     from newsletter.deliver.sender import Progress, RunSummary
     from newsletter.sending import SendPlan
     from newsletter.settings import SmtpSettings
-
-
-@cache
-def _local_zone() -> tzinfo | None:
-    return datetime.now().astimezone().tzinfo
-
-
-def _now() -> datetime:
-    # Asked once per message: astimezone() would look the zone up each time (16 µs). The
-    # offset of the start stays for the run, which keeps every instant right.
-    return datetime.now(_local_zone())
 
 
 def _duration(seconds: float) -> str:
@@ -242,7 +230,7 @@ def send(
             out.print(f"Rendered {folder.name} first: {rendered.reason}.", markup=False)
             for warning in rendered.build.result.warnings:
                 err.print(f"Warning: {warning}", style="yellow", markup=False)
-        messages = messages_for_test_send(workspace, folder, test, clock=_now)
+        messages = messages_for_test_send(workspace, folder, test, clock=clock.now)
         password = _password(smtp)
         bar, update = _progress_bar(len(messages))
         with bar:
@@ -253,10 +241,10 @@ def send(
         raise typer.Exit(1 if summary.failures else 0)
 
     plan = plan_send(
-        workspace, folder, list_name, offline=offline, now=_now(), include_new=include_new
+        workspace, folder, list_name, offline=offline, now=clock.now(), include_new=include_new
     )
     if dry_run:
-        built = run_dry(plan, folder=save, clock=_now)
+        built = run_dry(plan, folder=save, clock=clock.now)
         out.print(
             f"Dry run: {built.built} messages built for {plan.list_name} "
             f"({built.total_bytes / 1_048_576:.1f} MB), nothing sent."
@@ -281,7 +269,7 @@ def send(
     again = _again(ctx, plan, offline=offline)
     try:
         with bar:
-            result = run_send(plan, password, progress=update, clock=_now)
+            result = run_send(plan, password, progress=update, clock=clock.now)
     except KeyboardInterrupt:
         err.print(
             f"Interrupted. Everything sent so far is recorded; run `{again}` again to send "

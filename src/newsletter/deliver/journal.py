@@ -27,10 +27,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from newsletter import store
+from newsletter import clock, store
 from newsletter.deliver.sender import Outcome, Outgoing, Result
 from newsletter.errors import DeliveryError
 from newsletter.store.records import Recipient, SuppressionReason
@@ -111,10 +111,6 @@ class IssueStatus:
         return self.pending + self.sending + self.sent + self.failed + self.skipped
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 # A row is still wanted while its subscription is; an unsubscribe ends the subscription
 # (store.suppress), and forgetting a member deletes the row itself. These fragments are
 # put into queries with f-strings (noqa: S608 there): constants, never input.
@@ -182,7 +178,7 @@ def prepare(
     """
     with db.transaction():
         return _prepare(
-            db, issue, list_id, build_hash, store.iso_time(now or _utcnow()), include_new
+            db, issue, list_id, build_hash, store.iso_time(now or clock.utc_now()), include_new
         )
 
 
@@ -202,7 +198,7 @@ def preview(
         db.execute("SAVEPOINT preview")
         try:
             return _prepare(
-                db, issue, list_id, build_hash, store.iso_time(now or _utcnow()), include_new
+                db, issue, list_id, build_hash, store.iso_time(now or clock.utc_now()), include_new
             )
         finally:
             db.execute("ROLLBACK TO preview")
@@ -460,7 +456,7 @@ class Journal:
         db: store.Database,
         issue: str,
         *,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = clock.utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         sync_every: int = SYNC_EVERY,
         on_sent: Callable[[datetime], None] | None = None,

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from newsletter.deliver.clock import Clock, SystemClock
 from newsletter.deliver.faults import FaultHook
 from newsletter.deliver.guard import Pause, RelayGuard
 from newsletter.deliver.policy import Policy
 from newsletter.deliver.ratelimit import RateLimiter
 from newsletter.deliver.replies import Stage, Verdict, classify
+from newsletter.deliver.timer import SystemTimer, Timer
 from newsletter.deliver.transport import Attempt, SmtpConnection
 from newsletter.errors import DeliveryError
 from newsletter.settings import Security, SmtpSettings
@@ -110,7 +110,7 @@ def send_run(
     *,
     progress: ProgressCallback | None = None,
     policy: Policy | None = None,
-    clock: Clock | None = None,
+    clock: Timer | None = None,
     tls: ssl.SSLContext | None = None,
     faults: FaultHook | None = None,
 ) -> RunSummary:
@@ -128,7 +128,7 @@ def send_run(
         log,
         progress=progress or (lambda _: None),
         policy=policy or Policy(),
-        clock=clock or SystemClock(),
+        clock=clock or SystemTimer(),
         tls=tls,
         faults=faults or FaultHook.from_environment(),
     )
@@ -163,7 +163,7 @@ class _Run:
         *,
         progress: ProgressCallback,
         policy: Policy,
-        clock: Clock,
+        clock: Timer,
         tls: ssl.SSLContext | None,
         faults: FaultHook,
     ) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from newsletter import store
+from newsletter import clock, store
 from newsletter.errors import MemberError
 from newsletter.members.addresses import (
     InvalidAddressError,
@@ -36,7 +36,7 @@ _MAX_LIST_NAME = 80
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+    return now or clock.utc_now()
 
 
 def address(given: str) -> str:
