@@ -26,7 +26,7 @@ from typing import Protocol
 from newsletter.deliver.faults import FaultHook
 from newsletter.deliver.guard import Pause, RelayGuard
 from newsletter.deliver.policy import Policy
-from newsletter.deliver.ratelimit import RateLimiter
+from newsletter.deliver.ratelimit import SendRateLimiter
 from newsletter.deliver.replies import Stage, Verdict, classify
 from newsletter.deliver.timer import SystemTimer, Timer
 from newsletter.deliver.transport import Attempt, SmtpConnection
@@ -174,7 +174,7 @@ class _Run:
         self._clock = clock
         self._faults = faults
         self._where = f"{smtp.host}:{smtp.port}"
-        self._limiter = RateLimiter(smtp.rate)
+        self._limiter = SendRateLimiter(smtp.rate)
         self._guard = RelayGuard(policy)
         # Each SMTP server greeting carries our name; looking it up once, not per connection.
         hostname = socket.getfqdn()
