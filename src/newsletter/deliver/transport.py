@@ -13,6 +13,7 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from typing import Protocol
 
 from newsletter.deliver.replies import Reply, Stage
 from newsletter.errors import DeliveryError
@@ -36,6 +37,16 @@ class Attempt:
 
 
 _LOST = (smtplib.SMTPServerDisconnected, OSError)
+
+
+class Transport(Protocol):
+    """Where the engine hands each message: an SMTP connection to the relay, or (for a
+    dry run, the demo, a test) anything else that answers like one. Used by one worker
+    thread at a time; failures no retry can cure raise DeliveryError."""
+
+    def send(self, envelope: Envelope) -> Attempt: ...
+
+    def close(self) -> None: ...
 
 
 class SmtpConnection:
