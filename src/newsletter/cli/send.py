@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from newsletter.deliver.sender import Progress, RunSummary
     from newsletter.sending import SendPlan
     from newsletter.settings import SmtpSettings
+    from newsletter.workspace import Workspace
 
 
 def _duration(seconds: float) -> str:
@@ -211,59 +212,68 @@ def send(
     Example: newsletter send 2026-11 --test ich@example.org
     """
     from newsletter.issue import issue_folder
-    from newsletter.sending import (
-        messages_for_test_send,
-        plan_send,
-        render_if_stale,
-        run_dry,
-        run_send,
-        run_test_send,
-    )
+    from newsletter.sending import plan_send
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
     warn_about_database(workspace)
     if test:
-        smtp = workspace.settings.require_smtp()
-        rendered = render_if_stale(workspace, folder, on_create=notice)
-        if rendered is not None:
-            out.print(f"Rendered {folder.name} first: {rendered.reason}.", markup=False)
-            for warning in rendered.build.result.warnings:
-                err.print(f"Warning: {warning}", style="yellow", markup=False)
-        messages = messages_for_test_send(workspace, folder, test, clock=clock.now)
-        password = _password(smtp)
-        bar, update = _progress_bar(len(messages))
-        with bar:
-            summary = run_test_send(smtp, messages, password, progress=update)
-        _show_run(summary)
-        for failure in summary.failures:
-            out.print(f"Failed: {failure.recipient}: {failure.reason}", markup=False)
-        raise typer.Exit(1 if summary.failures else 0)
-
+        raise typer.Exit(_test_send(workspace, folder, test))
     plan = plan_send(
         workspace, folder, list_name, offline=offline, now=clock.now(), include_new=include_new
     )
     if dry_run:
-        built = run_dry(plan, folder=save, clock=clock.now)
-        out.print(
-            f"Dry run: {built.built} messages built for {plan.list_name} "
-            f"({built.total_bytes / 1_048_576:.1f} MB), nothing sent."
-        )
-        for address in built.smtputf8:
-            out.print(f"Needs a server with SMTPUTF8: {address}", markup=False)
-        for problem in built.problems:
-            out.print(f"Cannot be sent: {problem.address}: {problem.reason}", markup=False)
-        if save is not None:
-            out.print(f"Messages written to {save}", markup=False)
-        raise typer.Exit(1 if built.problems else 0)
+        raise typer.Exit(_dry_run(plan, save))
+    raise typer.Exit(_real_send(ctx, plan, yes=yes, offline=offline))
+
+
+def _test_send(workspace: Workspace, folder: Path, addresses: list[str]) -> int:
+    from newsletter.sending import messages_for_test_send, render_if_stale, run_test_send
+
+    smtp = workspace.settings.require_smtp()
+    rendered = render_if_stale(workspace, folder, on_create=notice)
+    if rendered is not None:
+        out.print(f"Rendered {folder.name} first: {rendered.reason}.", markup=False)
+        for warning in rendered.build.result.warnings:
+            err.print(f"Warning: {warning}", style="yellow", markup=False)
+    messages = messages_for_test_send(workspace, folder, addresses, clock=clock.now)
+    password = _password(smtp)
+    bar, update = _progress_bar(len(messages))
+    with bar:
+        summary = run_test_send(smtp, messages, password, progress=update)
+    _show_run(summary)
+    for failure in summary.failures:
+        out.print(f"Failed: {failure.recipient}: {failure.reason}", markup=False)
+    return 1 if summary.failures else 0
+
+
+def _dry_run(plan: SendPlan, save: Path | None) -> int:
+    from newsletter.sending import run_dry
+
+    built = run_dry(plan, folder=save, clock=clock.now)
+    out.print(
+        f"Dry run: {built.built} messages built for {plan.list_name} "
+        f"({built.total_bytes / 1_048_576:.1f} MB), nothing sent."
+    )
+    for address in built.smtputf8:
+        out.print(f"Needs a server with SMTPUTF8: {address}", markup=False)
+    for problem in built.problems:
+        out.print(f"Cannot be sent: {problem.address}: {problem.reason}", markup=False)
+    if save is not None:
+        out.print(f"Messages written to {save}", markup=False)
+    return 1 if built.problems else 0
+
+
+def _real_send(ctx: typer.Context, plan: SendPlan, *, yes: bool, offline: bool) -> int:
+    from newsletter.sending import run_send
 
     _show_plan(plan)
     if plan.recipients == 0:
         out.print("Nobody to send to: everyone on the list has this issue already.")
-        return
+        return 0
     if not yes and not typer.confirm(f"Send {plan.slug} to {plan.recipients} members now?"):
         out.print("Nothing was sent.")
-        return
+        return 0
     password = _password(plan.smtp)
     bar, update = _progress_bar(plan.recipients)
     again = _again(ctx, plan, offline=offline)
@@ -276,7 +286,7 @@ def send(
             "the rest.",
             markup=False,
         )
-        raise typer.Exit(1) from None
+        return 1
     if result.prepared.recovered:
         out.print(
             "Sent again (in flight when an earlier send was cut off; listed as uncertain): "
@@ -286,7 +296,7 @@ def send(
     if result.status.skipped:
         out.print(f"Skipped (unsubscribed since): {result.status.skipped}")
     _show_failures(result.status)
-    raise typer.Exit(1 if result.run.failures else 0)
+    return 1 if result.run.failures else 0
 
 
 def status(
