@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from newsletter import __version__
+from newsletter.cli import desk as desk_cmd
 from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
@@ -144,6 +145,7 @@ render_cmd.register(app)
 send_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
+desk_cmd.register(app)
 app.command()(docs)
 
 

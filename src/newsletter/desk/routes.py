@@ -1,0 +1,113 @@
+"""The desk's pages and actions. Each calls the library functions the CLI calls."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from newsletter.desk.app import Desk, html
+from newsletter.desk.views import Context
+from newsletter.errors import NewsletterError, SettingsError
+
+
+def redirect(path: str, notice: str = "") -> Response:
+    target = f"{path}?{urlencode({'hinweis': notice})}" if notice else path
+    return RedirectResponse(target, status_code=303)
+
+
+def notice_of(request: Request) -> str:
+    return request.query_params.get("hinweis", "")[:500]
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _problems(context: Context) -> list[dict[str, str]]:
+    texts = context.texts["overview"]
+    if context.problem is not None:
+        return [
+            {
+                "title": texts["settings_problem"],
+                "text": context.problem.message,
+                "hint": context.problem.hint or "",
+            }
+        ]
+    assert context.settings is not None
+    try:
+        context.settings.require_smtp()
+    except SettingsError as error:
+        return [{"title": texts["smtp_problem"], "text": error.message, "hint": error.hint or ""}]
+    return []
+
+
+def _numbers(texts: dict[str, Any], row: Any) -> str:
+    if row.status is None:
+        return str(texts["posts"]).format(n=row.posts)
+    status = row.status
+    return str(texts["sent_numbers"]).format(
+        sent=status.sent, failed=status.failed, pending=status.pending
+    )
+
+
+def overview(context: Context, request: Request) -> Response:
+    from newsletter.desk.issues import issue_rows
+    from newsletter.gather import GatherRequest, current_time, plan_gather
+
+    rows: list[dict[str, Any]] = []
+    since = ""
+    if context.settings is not None:
+        texts = context.texts["overview"]
+        for row in issue_rows(context.workspace):
+            rows.append(
+                {
+                    "slug": row.slug,
+                    "subject": row.subject,
+                    "state": row.state.value,
+                    "numbers": _numbers(texts, row),
+                    "editable": row.editable,
+                }
+            )
+        try:
+            cutoff = plan_gather(context.workspace, GatherRequest(), current_time()).cutoff
+        except NewsletterError:
+            cutoff = current_time()
+        since = f"{cutoff:%Y-%m-%d}"
+    return html(
+        context.render(
+            "overview.html",
+            nav="overview",
+            notice=notice_of(request),
+            problems=_problems(context),
+            issues=rows,
+            since=since,
+            can_gather=context.settings is not None,
+        )
+    )
+
+
+def new_issue(context: Context, request: Request, form: FormData) -> Response:
+    from newsletter.desk.work import gather_issue
+
+    try:
+        since = date.fromisoformat(field(form, "since"))
+    except ValueError:
+        raise NewsletterError(
+            f'"{field(form, "since")}" is not a date', "pick a day in the date field"
+        ) from None
+    report = gather_issue(context.workspace, since, field(form, "slug") or None)
+    return redirect(f"/ausgaben/{report.plan.slug}")
+
+
+def routes(desk: Desk) -> list[BaseRoute]:
+    return [
+        Route("/", desk.page(overview), methods=["GET"]),
+        Route("/ausgaben/neu", desk.action(new_issue), methods=["POST"]),
+    ]
