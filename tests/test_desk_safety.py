@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from newsletter.workspace import Workspace
@@ -172,6 +173,8 @@ def test_ctrl_c_ends_the_desk_with_exit_code_0(workspace: Workspace) -> None:
         line = process.stdout.readline()
         assert line.startswith("Desk: http://127.0.0.1:")
         assert "?token=" in line
+        link = line.split(" ", 1)[1].strip()
+        assert httpx.get(link, timeout=10).status_code == 303  # serving by now
         process.send_signal(signal.SIGINT)
         assert process.wait(15) == 0
     finally:

@@ -28,6 +28,7 @@ def desk(
     Example: newsletter desk
     """
     import logging
+    from contextlib import suppress
 
     from newsletter.desk.server import start_desk
     from newsletter.workspace import find_workspace
@@ -45,7 +46,9 @@ def desk(
             if not webbrowser.open(url):
                 notice(f"No browser could be opened; open {url} yourself.")
 
-    start_desk(workspace.root, port, ready)
+    # Ctrl-C before the server took over its handling (while the browser opened) too.
+    with suppress(KeyboardInterrupt):
+        start_desk(workspace.root, port, ready)
     out.print("Desk stopped.", markup=False)
 
 
