@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from newsletter.desk import member_pages as m
 from newsletter.desk.app import Desk, html
+from newsletter.desk.routing import field, notice_of, redirect
 from newsletter.desk.views import Context
 from newsletter.errors import NewsletterError, SettingsError
-
-
-def redirect(path: str, notice: str = "") -> Response:
-    target = f"{path}?{urlencode({'hinweis': notice})}" if notice else path
-    return RedirectResponse(target, status_code=303)
-
-
-def notice_of(request: Request) -> str:
-    return request.query_params.get("hinweis", "")[:500]
-
-
-def field(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _problems(context: Context) -> list[dict[str, str]]:
@@ -110,4 +97,15 @@ def routes(desk: Desk) -> list[BaseRoute]:
     return [
         Route("/", desk.page(overview), methods=["GET"]),
         Route("/ausgaben/neu", desk.action(new_issue), methods=["POST"]),
+        Route("/mitglieder", desk.page(m.members), methods=["GET"]),
+        Route("/mitglieder/hinzufuegen", desk.action(m.add), methods=["POST"]),
+        Route("/mitglieder/abmelden", desk.page(m.confirm_unsubscribe), methods=["GET"]),
+        Route("/mitglieder/abmelden", desk.action(m.unsubscribe), methods=["POST"]),
+        Route("/mitglieder/vergessen", desk.page(m.confirm_forget), methods=["GET"]),
+        Route("/mitglieder/vergessen", desk.action(m.forget), methods=["POST"]),
+        Route("/mitglieder/export.xlsx", desk.page(m.export), methods=["GET"]),
+        Route("/mitglieder/import", desk.page(m.import_form), methods=["GET"]),
+        Route("/mitglieder/import", desk.action(m.upload), methods=["POST"]),
+        Route("/mitglieder/import/{key}/uebernehmen", desk.action(m.apply), methods=["POST"]),
+        Route("/mitglieder/import/{key}/abbrechen", desk.action(m.cancel), methods=["POST"]),
     ]
