@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from newsletter.desk import issue_pages as i
 from newsletter.desk import member_pages as m
 from newsletter.desk.app import Desk, html
 from newsletter.desk.routing import field, notice_of, redirect
@@ -97,6 +98,11 @@ def routes(desk: Desk) -> list[BaseRoute]:
     return [
         Route("/", desk.page(overview), methods=["GET"]),
         Route("/ausgaben/neu", desk.action(new_issue), methods=["POST"]),
+        Route("/ausgaben/{slug}", desk.page(i.edit), methods=["GET"]),
+        Route("/ausgaben/{slug}", desk.action(i.change), methods=["POST"]),
+        Route("/ausgaben/{slug}/email", desk.page(i.email), methods=["GET"]),
+        Route("/ausgaben/{slug}/sammeln", desk.action(i.regather), methods=["POST"]),
+        Route("/ausgaben/{slug}/test", desk.action(i.test_send), methods=["POST"]),
         Route("/mitglieder", desk.page(m.members), methods=["GET"]),
         Route("/mitglieder/hinzufuegen", desk.action(m.add), methods=["POST"]),
         Route("/mitglieder/abmelden", desk.page(m.confirm_unsubscribe), methods=["GET"]),
