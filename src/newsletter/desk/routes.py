@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from newsletter.desk import issue_pages as i
 from newsletter.desk import member_pages as m
+from newsletter.desk import send_pages as s
 from newsletter.desk.app import Desk, html
 from newsletter.desk.routing import field, notice_of, redirect
 from newsletter.desk.views import Context
@@ -77,6 +78,7 @@ def overview(context: Context, request: Request) -> Response:
             issues=rows,
             since=since,
             can_gather=context.settings is not None,
+            sync=s.sync_view(context) if context.settings is not None else None,
         )
     )
 
@@ -103,6 +105,14 @@ def routes(desk: Desk) -> list[BaseRoute]:
         Route("/ausgaben/{slug}/email", desk.page(i.email), methods=["GET"]),
         Route("/ausgaben/{slug}/sammeln", desk.action(i.regather), methods=["POST"]),
         Route("/ausgaben/{slug}/test", desk.action(i.test_send), methods=["POST"]),
+        Route("/ausgaben/{slug}/versand", desk.page(s.send_page), methods=["GET"]),
+        Route("/ausgaben/{slug}/versand", desk.action(s.start), methods=["POST"]),
+        Route("/ausgaben/{slug}/versand/stand", desk.page(s.progress), methods=["GET"]),
+        Route("/ausgaben/{slug}/anhalten", desk.action(s.stop), methods=["POST"]),
+        Route("/ausgaben/{slug}/rendern", desk.action(s.render), methods=["POST"]),
+        Route("/ausgaben/{slug}/status", desk.page(s.status_page), methods=["GET"]),
+        Route("/ausgaben/{slug}/fehler.xlsx", desk.page(s.failures_workbook), methods=["GET"]),
+        Route("/abgleich", desk.action(s.sync), methods=["POST"]),
         Route("/mitglieder", desk.page(m.members), methods=["GET"]),
         Route("/mitglieder/hinzufuegen", desk.action(m.add), methods=["POST"]),
         Route("/mitglieder/abmelden", desk.page(m.confirm_unsubscribe), methods=["GET"]),

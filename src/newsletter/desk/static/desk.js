@@ -11,3 +11,37 @@ document.addEventListener("submit", (event) => {
     }
   }
 });
+
+// The send's progress: the page asks the desk once a second while the send runs.
+const stand = document.getElementById("stand");
+if (stand && stand.dataset.source) {
+  const update = async () => {
+    try {
+      const answer = await fetch(stand.dataset.source, { credentials: "same-origin" });
+      if (!answer.ok) {
+        return;
+      }
+      const values = await answer.json();
+      for (const element of stand.querySelectorAll("[data-field]")) {
+        const name = element.dataset.field;
+        if (element.tagName === "PROGRESS") {
+          element.max = Math.max(values.total, 1);
+          element.value = values.done;
+        } else if (name in values && element.textContent !== String(values[name])) {
+          element.textContent = values[name];
+        }
+      }
+      if (!values.active && values.state !== "elsewhere") {
+        const form = stand.querySelector("form");
+        if (form) {
+          form.remove();
+        }
+        return;
+      }
+    } catch (error) {
+      // The desk was closed or restarted: the next try tells.
+    }
+    window.setTimeout(update, 1000);
+  };
+  window.setTimeout(update, 1000);
+}
