@@ -19,6 +19,7 @@ from tests.server_support import running
 class RunningDesk:
     url: str  # http://127.0.0.1:PORT
     keys: DeskKeys
+    root: Path  # the workspace
 
     def client(self, *, signed_in: bool = True) -> httpx.Client:
         """A client for the desk; signed in: it has visited the printed link."""
@@ -39,4 +40,4 @@ class RunningDesk:
 def desk_running(root: Path) -> Iterator[RunningDesk]:
     sock, keys = bind_desk(0)
     with running(make_server(create_app(root, keys)), sock):
-        yield RunningDesk(f"http://127.0.0.1:{keys.port}", keys)
+        yield RunningDesk(f"http://127.0.0.1:{keys.port}", keys, root)
