@@ -48,3 +48,13 @@ def test_neue_ausgabe_gathers_with_the_cli_default_date_and_opens_the_new_issue(
         again = desk.post(client, "/ausgaben/neu", since="not a day")
         assert again.status_code == 400
         assert "not a date" in again.text
+
+
+def test_the_demo_ends_with_how_to_open_its_workspace_in_the_desk(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert f"newsletter --workspace {tmp_path / 'demo' / 'workspace'} desk" in result.stdout
