@@ -123,3 +123,64 @@ def test_the_failures_download_is_a_workbook(tmp_path: Path, mail_sink: MailSink
         answer = desk.client().get(f"/ausgaben/{SLUG}/fehler.xlsx")
         assert answer.status_code == 200
         assert answer.content[:2] == b"PK"
+
+
+def test_closing_the_desk_mid_send_stops_it_safely_and_the_cli_goes_on(
+    tmp_path: Path, mail_sink: MailSink
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from newsletter.deliver import journal
+
+    workspace = sending_workspace(tmp_path / "ws", mail_sink, "2/s")
+    count = members_on_list(workspace)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "newsletter",
+            "--workspace",
+            str(workspace.root),
+            "desk",
+            "--no-browser",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        link = process.stdout.readline().split(" ", 1)[1].strip()
+        base = link.split("/?")[0]
+        token = link.split("token=")[1]
+        port = base.rsplit(":", 1)[1]
+        with httpx.Client(base_url=base, cookies={f"newsletter-desk-{port}": token}) as client:
+            page = client.get(f"/ausgaben/{SLUG}/versand").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            answer = client.post(
+                f"/ausgaben/{SLUG}/versand", data={"csrf": csrf.group(1)}, headers={"Origin": base}
+            )
+            assert answer.status_code == 303
+            deadline = time.monotonic() + 30
+            while len(mail_sink.received) < 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+        assert process.stderr is not None
+        assert f"Stopped the send of {SLUG} safely" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    with store.open_database(workspace.database_path) as db:
+        status = journal.status(db, SLUG)
+    assert status.sending == 0 and status.uncertain == ()  # nothing left in doubt
+    assert 1 <= status.sent < count
+
+    result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "send", SLUG, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert len(mail_sink.received) == count
+    assert len({m.recipients for m in mail_sink.received}) == count

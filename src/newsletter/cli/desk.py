@@ -46,9 +46,16 @@ def desk(
             if not webbrowser.open(url):
                 notice(f"No browser could be opened; open {url} yourself.")
 
+    def stopped(slugs: list[str]) -> None:
+        for slug in slugs:
+            notice(
+                f"Stopped the send of {slug} safely; the rest goes out with the desk's "
+                f"Fortsetzen or: newsletter send {slug}"
+            )
+
     # Ctrl-C before the server took over its handling (while the browser opened) too.
     with suppress(KeyboardInterrupt):
-        start_desk(workspace.root, port, ready)
+        start_desk(workspace.root, port, ready, stopped)
     out.print("Desk stopped.", markup=False)
 
 

@@ -68,6 +68,24 @@ class Desk:
     keys: DeskKeys
     state: dict[str, Any] = field(default_factory=dict)
 
+    def stop_sends(self, timeout: float = 60.0) -> list[str]:
+        """Anhalten for every send still running (the desk is closing): the messages in
+        flight finish and are recorded, so the next send resumes without doubt. Returns
+        the issues that were stopped."""
+        from newsletter.desk.sending import SendJob
+
+        jobs: dict[str, SendJob] = self.state.get("sends", {})
+        running = [slug for slug, job in jobs.items() if job.active]
+        for slug in running:
+            jobs[slug].stop()
+        for slug in running:
+            jobs[slug].wait(timeout)
+        return running
+
+    def discard_uploads(self) -> None:
+        for upload in self.state.pop("uploads", {}).values():
+            upload.discard()
+
     def context(self) -> Context:
         return Context.load(self.root, self.keys.csrf)
 

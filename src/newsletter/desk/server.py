@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from newsletter.desk.app import create_app
+from newsletter.desk.app import Desk, create_app
 from newsletter.desk.guard import DeskKeys
 from newsletter.serving import listen, port_of, serve_until_interrupted
 
@@ -35,9 +35,22 @@ def make_server(app: Starlette) -> uvicorn.Server:
     )
 
 
-def start_desk(root: Path, port: int, ready: Callable[[str], None]) -> None:
-    """Serve the desk for the workspace at ``root`` until Ctrl-C; ``ready`` gets the link."""
+def start_desk(
+    root: Path,
+    port: int,
+    ready: Callable[[str], None],
+    stopped_sends: Callable[[list[str]], None] = lambda slugs: None,
+) -> None:
+    """Serve the desk for the workspace at ``root`` until Ctrl-C; ``ready`` gets the link.
+
+    A send still running then is stopped as Anhalten stops it, before this returns."""
     sock, keys = bind_desk(port)
-    server = make_server(create_app(root, keys))
+    app = create_app(root, keys)
+    desk: Desk = app.state.desk
+    server = make_server(app)
     ready(keys.link())
-    serve_until_interrupted(server, sock)
+    try:
+        serve_until_interrupted(server, sock)
+    finally:
+        stopped_sends(desk.stop_sends())
+        desk.discard_uploads()
