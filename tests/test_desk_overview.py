@@ -7,7 +7,7 @@ from pathlib import Path
 from newsletter.demo import demo_workspace
 from newsletter.issue import SentMark, write_sent_mark
 from newsletter.keys import load_keys
-from newsletter.render.build import build_issue
+from newsletter.rendering import build_issue
 from tests.desk_support import desk_running
 from tests.web_support import NOW
 

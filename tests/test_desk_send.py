@@ -18,7 +18,7 @@ from newsletter.mailsink import MailSink
 from newsletter.members.applier import apply_import
 from newsletter.members.manage import plan_file_import
 from newsletter.members.readers import open_member_file
-from newsletter.render.build import build_issue
+from newsletter.rendering import build_issue
 from newsletter.workspace import Workspace
 from tests.desk_support import RunningDesk, desk_running
 from tests.web_support import NOW

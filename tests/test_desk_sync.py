@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from newsletter.web.syncstate import last_sync
+from newsletter.store.syncstate import last_sync
 from newsletter.workspace import Workspace
 from tests.desk_support import desk_running
 from tests.test_web_sync import ONE_CLICK, set_up_pair

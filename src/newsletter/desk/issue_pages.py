@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -237,13 +236,13 @@ def _addresses(text: str) -> list[str]:
 
 
 def test_send(context: Context, request: Request, form: FormData) -> Response:
-    from newsletter.deliver.campaign import (
+    from newsletter.desk.work import now, password_of
+    from newsletter.members.manage import address
+    from newsletter.sending import (
         messages_for_test_send,
         render_if_stale,
         run_test_send,
     )
-    from newsletter.desk.work import now, password_of
-    from newsletter.members.manage import address
 
     folder = _folder(context, request)
     assert context.settings is not None
@@ -259,7 +258,7 @@ def test_send(context: Context, request: Request, form: FormData) -> Response:
         "accepted": summary.accepted,
         "failures": [(f.recipient, f.reason) for f in summary.failures],
         "server": f"{smtp.host}:{smtp.port}",
-        "at": datetime.now().astimezone().strftime("%H:%M:%S"),
+        "at": f"{now():%H:%M:%S}",
     }
     drafts = [DraftPost(post, False) for post in issue.posts]
     return _show(context, request, folder, issue, drafts, unsaved=False, test_result=result)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from newsletter import store
 from newsletter.deliver import journal
-from newsletter.deliver.campaign import SEND_LOCK
 from newsletter.errors import NewsletterError
 from newsletter.issue import ISSUE_FILE, load_current_issue, read_sent_mark
 from newsletter.render.build import check_build_current
+from newsletter.sending import SEND_LOCK
 from newsletter.workspace import Workspace
 
 

@@ -12,7 +12,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlencode
@@ -21,13 +20,13 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from newsletter import store
+from newsletter import clock, store
 from newsletter.desk.app import Desk, html
-from newsletter.desk.members import member_page
 from newsletter.desk.routing import field, notice_of, redirect
 from newsletter.desk.views import Context
 from newsletter.errors import MemberError
-from newsletter.members.planner import ImportPlan, Outcome
+from newsletter.members.planner import ImportPlan, RowOutcome
+from newsletter.store.member_search import member_page
 
 # Upload names are kept only for their suffix (the reader goes by it) and the consent record.
 _SAFE_NAME = (
@@ -229,9 +228,9 @@ def upload(context: Context, request: Request, form: FormData) -> Response:
             format=member_file.format,
             plan=plan,
             rows=sum(plan.counts.values()),
-            counts={outcome.value: plan.counts[outcome] for outcome in Outcome},
-            rejected=plan.with_outcome(Outcome.REJECTED),
-            suppressed=plan.with_outcome(Outcome.SUPPRESSED),
+            counts={outcome.value: plan.counts[outcome] for outcome in RowOutcome},
+            rejected=plan.with_outcome(RowOutcome.REJECTED),
+            suppressed=plan.with_outcome(RowOutcome.SUPPRESSED),
         )
     )
 
@@ -251,7 +250,7 @@ def apply(context: Context, request: Request, form: FormData) -> Response:
                 db,
                 plan,
                 source=f"import of {pending.path.name}",
-                now=datetime.now(UTC),
+                now=clock.utc_now(),
             )
     finally:
         pending.discard()

@@ -41,7 +41,7 @@ def _status(context: Context, slug: str) -> journal.IssueStatus:
 
 
 def sync_view(context: Context) -> dict[str, Any] | None:
-    from newsletter.web.syncstate import last_sync
+    from newsletter.store.syncstate import last_sync
 
     assert context.settings is not None
     if not context.settings.newsletter.web_remote:
@@ -97,7 +97,7 @@ def stand(context: Context, request: Request, slug: str) -> dict[str, Any]:
 
 
 def send_page(context: Context, request: Request) -> Response:
-    from newsletter.deliver.campaign import plan_send
+    from newsletter.sending import plan_send
 
     folder = _folder(context, request)
     slug = folder.name
@@ -138,7 +138,7 @@ def send_page(context: Context, request: Request) -> Response:
 
 
 def start(context: Context, request: Request, form: FormData) -> Response:
-    from newsletter.deliver.campaign import plan_send
+    from newsletter.sending import plan_send
 
     folder = _folder(context, request)
     jobs = _jobs(request)
@@ -170,7 +170,7 @@ def progress(context: Context, request: Request) -> Response:
 def render(context: Context, request: Request, form: FormData) -> Response:
     """``newsletter render`` for the issue, when the Versand page found its build stale."""
     from newsletter.keys import load_keys
-    from newsletter.render.build import build_issue
+    from newsletter.rendering import build_issue
 
     folder = _folder(context, request)
     build_issue(context.workspace, folder, load_keys(context.workspace).unsubscribe)

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from newsletter.deliver.campaign import SendPlan, run_send
 from newsletter.deliver.sender import Progress
 from newsletter.desk.work import now
 from newsletter.errors import NewsletterError
+from newsletter.sending import SendPlan, run_send
 
 log = logging.getLogger("newsletter.desk")
 

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from newsletter.gather import GatherReport, GatherRequest, current_time, finish_gather, plan_gather
+from newsletter import clock
+from newsletter.gather import GatherReport, GatherRequest, run_gather
 from newsletter.settings import SmtpSettings
-from newsletter.sources import open_sources
-from newsletter.sources.reading import SourceReader
 from newsletter.workspace import Workspace
 
 
 def gather_issue(workspace: Workspace, since: date | None, slug: str | None) -> GatherReport:
     """``newsletter gather [--since SINCE] [--slug SLUG]``."""
-    plan = plan_gather(workspace, GatherRequest(slug=slug, since=since), current_time())
-    with SourceReader(open_sources(workspace), plan.cutoff) as reader:
-        results = list(reader.results())
-    return finish_gather(plan, results)
+    return run_gather(workspace, GatherRequest(slug=slug, since=since))
 
 
 def now() -> datetime:
-    """The clock sends use: local time, like the CLI's."""
-    return datetime.now().astimezone()
+    """The one clock (looked up at each call, so tests can fix it)."""
+    return clock.now()
 
 
 def password_of(smtp: SmtpSettings) -> str | None:
