@@ -142,7 +142,7 @@ def test_members_upload_plan_apply_and_forget(browser: Browser, tmp_path: Path) 
     workspace = demo_workspace(tmp_path / "ws", 2525)
     with desk_running(workspace.root) as desk, desk_page(browser, desk) as page:
         page.get_by_role("link", name="Mitglieder").click()
-        check_page(page, "mitglieder")
+        check_page(page, "mitglieder-leer")
         page.get_by_role("link", name="Importieren").click()
         check_page(page, "importieren")
         page.get_by_label("Datei").set_input_files(str(workspace.root / SAMPLE_MEMBERS))
@@ -154,6 +154,7 @@ def test_members_upload_plan_apply_and_forget(browser: Browser, tmp_path: Path) 
         expect(page.get_by_role("status").first).to_contain_text("Import übernommen")
         imported = members_on_list(workspace)
         assert imported > 0
+        check_page(page, "mitglieder")
 
         page.get_by_role("searchbox", name="Suche nach Name oder Adresse").fill("anna")
         page.get_by_role("button", name="Suchen").click()
