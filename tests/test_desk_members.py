@@ -168,3 +168,26 @@ def test_the_export_is_an_excel_workbook_of_every_member(workspace: Workspace) -
     cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert any("anna@example.org" in row for row in cells)
     assert any("=HYPERLINK()" in row for row in cells)
+
+
+def test_an_import_with_an_unrecognised_column_is_named_in_the_form(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    data = b"Mail privat;Rufname\nanna@example.org;Anna\n"
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+
+        def upload(**columns: str) -> str:
+            answer = client.post(
+                "/mitglieder/import",
+                data={"csrf": desk.keys.csrf, "list": "mitglieder", **columns},
+                files={"file": ("liste.csv", data, "text/csv")},
+                headers={"Origin": desk.url},
+            )
+            return answer.text
+
+        assert "Übernehmen" not in upload()  # no address column found: said, not planned
+        plan = upload(column_email="Mail privat", column_first_name="Rufname")
+        key = plan.split('action="/mitglieder/import/')[1].split("/")[0]
+        desk.post(client, f"/mitglieder/import/{key}/uebernehmen")
+    assert recipients(workspace) == {"anna@example.org"}

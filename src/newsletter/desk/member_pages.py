@@ -165,6 +165,7 @@ class Upload:
 
     path: Path
     list_name: str
+    columns: tuple[tuple[str, str], ...] = ()  # (field, column): the CLI's --column
 
     def discard(self) -> None:
         shutil.rmtree(self.path.parent, ignore_errors=True)
@@ -191,9 +192,10 @@ def import_form(context: Context, request: Request) -> Response:
 
 def _plan(context: Context, upload: Upload) -> tuple[Any, ImportPlan]:
     from newsletter.members.manage import plan_file_import
-    from newsletter.members.readers import open_member_file
+    from newsletter.members.readers import Field, open_member_file
 
-    member_file = open_member_file(upload.path)
+    overrides = {Field(name): column for name, column in upload.columns}
+    member_file = open_member_file(upload.path, overrides)
     with database(context) as db:
         return member_file, plan_file_import(db, member_file, upload.list_name, None)
 
@@ -211,7 +213,12 @@ def upload(context: Context, request: Request, form: FormData) -> Response:
     path = folder / _safe_name(sent.filename)
     with path.open("wb") as target:
         shutil.copyfileobj(sent.file, target)
-    pending = Upload(path, field(form, "list") or _default_list(context))
+    columns = tuple(
+        (name, field(form, f"column_{name}"))
+        for name in ("email", "first_name", "last_name", "name")
+        if field(form, f"column_{name}")
+    )
+    pending = Upload(path, field(form, "list") or _default_list(context), columns)
     try:
         member_file, plan = _plan(context, pending)
     except Exception:
