@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from newsletter import store
 from newsletter.bounces.process import Handled, Policy, handle
-from newsletter.members.records import Basis, ConsentMethod, ConsentRecord, MemberData
+from newsletter.store.records import Basis, ConsentMethod, ConsentRecord, MemberData
 
 from .fuzz_support import Budget, outcome
 

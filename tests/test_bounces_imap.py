@@ -27,13 +27,14 @@ from typer.testing import CliRunner, Result
 
 from newsletter import store
 from newsletter.bounces.explain import bounce_history
-from newsletter.bounces.mailboxes import BounceError, imap_source, process
+from newsletter.bounces.mailboxes import imap_source, process
 from newsletter.bounces.process import Outcome, Policy
 from newsletter.cli import app
 from newsletter.demo import demo_workspace
+from newsletter.errors import BounceError
 from newsletter.keys import load_keys
-from newsletter.members.records import SubscriptionStatus
 from newsletter.settings import BounceSettings, Security
+from newsletter.store.records import SubscriptionStatus
 from newsletter.workspace import Workspace
 
 from .conftest import IN_CI

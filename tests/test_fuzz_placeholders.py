@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 
 from newsletter.errors import NewsletterError
 from newsletter.issue import Issue
-from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.template import build_template
 from newsletter.post import Image, Post
 from newsletter.render.email import render_email
 from newsletter.render.salutation import FIRST_NAME, split_salutation
+from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
 from tests.fuzz_support import Budget, outcome
 from tests.placeholder_support import (

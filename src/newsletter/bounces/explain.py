@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from newsletter import store
-from newsletter.bounces.records import Decision, records_for
+from newsletter.store.bounces import Decision, records_for
 
 _DECISIONS = {
     Decision.BOUNCED: "marked bounced: no more mail to this address",

@@ -22,16 +22,12 @@ from typing import Protocol
 
 from newsletter import store
 from newsletter.bounces.process import MAX_MAIL_BYTES, Handled, Policy, handle
-from newsletter.errors import NewsletterError
+from newsletter.errors import BounceError
 from newsletter.settings import BounceSettings, Security
 
 # One run reads at most this many mails; the rest waits for the next run.
 MAX_MAILS = 5_000
 TIMEOUT_SECONDS = 60
-
-
-class BounceError(NewsletterError):
-    """The bounce mailbox cannot be read (not found, login refused, connection lost)."""
 
 
 class Source(Protocol):

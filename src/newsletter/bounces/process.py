@@ -21,13 +21,13 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from newsletter import store
-from newsletter.bounces import records
 from newsletter.bounces.classify import Classification, Kind, classify, header, short
 from newsletter.bounces.clues import message_ids, verp_codes
-from newsletter.bounces.records import BounceRecord, Decision, Sent
 from newsletter.bounces.verp import verify
 from newsletter.members.addresses import InvalidAddressError, normalise_address
-from newsletter.members.records import SuppressionReason
+from newsletter.store import bounces as records
+from newsletter.store.bounces import BounceRecord, Decision, Sent
+from newsletter.store.records import SuppressionReason
 
 # A bounce is read up to here: the report and the returned headers come first.
 MAX_MAIL_BYTES = 1_000_000

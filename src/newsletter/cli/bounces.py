@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,9 +32,8 @@ def bounces(
 
     Example: newsletter bounces
     """
-    from newsletter import store
+    from newsletter import clock, store
     from newsletter.bounces.mailboxes import (
-        BounceError,
         MaildirSource,
         MboxSource,
         Run,
@@ -44,6 +42,7 @@ def bounces(
         process,
     )
     from newsletter.bounces.process import Policy, summary
+    from newsletter.errors import BounceError
     from newsletter.keys import load_keys
 
     if maildir is not None and mbox is not None:
@@ -56,7 +55,7 @@ def bounces(
 
     def run(source: Source) -> Run:
         with store.open_database(workspace.database_path) as db:
-            return process(source, db, key, policy, datetime.now(UTC))
+            return process(source, db, key, policy, clock.utc_now())
 
     if maildir is not None:
         result = run(MaildirSource(maildir, settings.processed))

@@ -22,11 +22,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from newsletter.members.tokens import TokenError, verify_token
+from newsletter.errors import TokenError
+from newsletter.members.tokens import verify_token
 from newsletter.render.context import ARCHIVE_PATH
 from newsletter.render.placeholders import UNSUBSCRIBE_PATH
+from newsletter.store.events import EventKind
 from newsletter.web.config import WebConfig
-from newsletter.web.events import EventKind
 from newsletter.web.headers import SecurityHeaders, archive_policy
 from newsletter.web.limits import (
     FORM_BODY_LIMIT,

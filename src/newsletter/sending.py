@@ -17,6 +17,7 @@ from pathlib import Path
 
 from newsletter import store
 from newsletter.bounces.verp import verp_sender
+from newsletter.clock import Clock
 from newsletter.deliver import journal
 from newsletter.deliver.ratelimit import minimum_duration
 from newsletter.deliver.sender import (
@@ -26,29 +27,22 @@ from newsletter.deliver.sender import (
     RunSummary,
     send_run,
 )
-from newsletter.deliver.transport import Envelope
 from newsletter.errors import DeliveryError, IssueError, MessageError
 from newsletter.issue import SentMark, load_issue, read_sent_mark, write_sent_mark
 from newsletter.keys import load_keys
 from newsletter.members.manage import address
-from newsletter.members.records import MailingList, Recipient
 from newsletter.messages.compose import new_message_id
 from newsletter.messages.dryrun import DryRun, dry_run
 from newsletter.messages.signing import load_signer
 from newsletter.messages.template import MessageTemplate, build_template
-from newsletter.render.build import (
-    SAMPLE_SUBSCRIPTION_ID,
-    Build,
-    build_hash,
-    build_issue,
-    check_build_current,
-    load_build,
-)
+from newsletter.render.build import build_hash, check_build_current, load_build
+from newsletter.rendering import SAMPLE_SUBSCRIPTION_ID, Build, build_issue
 from newsletter.settings import SmtpSettings
-from newsletter.web.syncstate import require_recent_sync
+from newsletter.store.records import MailingList, Recipient
+from newsletter.store.syncstate import require_recent_sync
+from newsletter.wire import Envelope
 from newsletter.workspace import Workspace
 
-Clock = Callable[[], datetime]
 TEST_PREFIX = "[TEST] "
 
 
@@ -191,14 +185,22 @@ def run_send(
     *,
     progress: ProgressCallback | None = None,
     clock: Clock,
+    stop: Callable[[], bool] = lambda: False,
 ) -> SendResult:
-    """The real send: freeze the issue, snapshot the list, deliver what is due."""
+    """The real send: freeze the issue, snapshot the list, deliver what is due.
+
+    When ``stop()`` turns true, no further message is started; those in flight finish
+    and are recorded, and the rest stay pending for the next send (the desk's Anhalten)."""
     with _only_send(plan.workspace):
-        return _send(plan, password, progress, clock)
+        return _send(plan, password, progress, clock, stop)
 
 
 def _send(
-    plan: SendPlan, password: str | None, progress: ProgressCallback | None, clock: Clock
+    plan: SendPlan,
+    password: str | None,
+    progress: ProgressCallback | None,
+    clock: Clock,
+    stop: Callable[[], bool],
 ) -> SendResult:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
     key = load_keys(plan.workspace).unsubscribe
@@ -221,6 +223,8 @@ def _send(
 
         def messages() -> Iterator[Outgoing]:
             for delivery in journal.due(db, plan.slug, plan.list_id):
+                if stop():
+                    return
                 try:
                     message = template.fill(delivery.recipient, date=clock())
                 except MessageError as error:

@@ -1,6 +1,6 @@
-"""The SQL of bounces: the ``bounces`` table (migration in newsletter.store) and the
-journal look-ups that match a bounce to what we sent. Kept in this one module so it
-can move with the store's layering."""
+"""The bounces' SQL: table ``bounces`` (migration 5 in ``newsletter.store``) and the
+journal look-ups that match a bounce to what we sent. The logic (classifying, matching,
+the policy) is ``newsletter.bounces``; this module only reads and writes rows."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from newsletter import store
-from newsletter.members.addresses import address_hash
+from newsletter.store import Database
+from newsletter.store.records import address_hash
 
 
 class Decision(StrEnum):
@@ -52,12 +52,12 @@ def _time(value: datetime) -> str:
 _SENT = "SELECT id, issue, subscription_id, email FROM deliveries"
 
 
-def delivery(db: store.Database, delivery_id: int) -> Sent | None:
+def delivery(db: Database, delivery_id: int) -> Sent | None:
     row = db.execute(f"{_SENT} WHERE id = ?", (delivery_id,)).fetchone()
     return Sent(*row) if row else None
 
 
-def delivery_with_message_id(db: store.Database, message_id: str) -> Sent | None:
+def delivery_with_message_id(db: Database, message_id: str) -> Sent | None:
     # No index on message_id: it would cost every send a page write per message, and
     # this runs only for bounces that came back without a VERP code.
     row = db.execute(
@@ -67,7 +67,7 @@ def delivery_with_message_id(db: store.Database, message_id: str) -> Sent | None
     return Sent(*row) if row else None
 
 
-def latest_delivery_to(db: store.Database, email: str) -> Sent | None:
+def latest_delivery_to(db: Database, email: str) -> Sent | None:
     row = db.execute(
         f"{_SENT} WHERE email = ? ORDER BY id DESC LIMIT 1",
         (email,),
@@ -75,12 +75,12 @@ def latest_delivery_to(db: store.Database, email: str) -> Sent | None:
     return Sent(*row) if row else None
 
 
-def is_recorded(db: store.Database, mail_id: str) -> bool:
+def is_recorded(db: Database, mail_id: str) -> bool:
     found = db.execute("SELECT 1 FROM bounces WHERE mail_id = ?", (mail_id,)).fetchone()
     return found is not None
 
 
-def record(db: store.Database, entry: BounceRecord) -> bool:
+def record(db: Database, entry: BounceRecord) -> bool:
     """Store one decision; False when this mail was recorded before (nothing is written)."""
     added = db.execute(
         """
@@ -99,7 +99,7 @@ def record(db: store.Database, entry: BounceRecord) -> bool:
     return bool(added)
 
 
-def soft_failures(db: store.Database, email: str, since: datetime) -> int:
+def soft_failures(db: Database, email: str, since: datetime) -> int:
     """Issues with a temporary failure for this address since ``since``: a server's
     repeated warnings about one message count once; one without an issue counts alone."""
     row = db.execute(
@@ -112,14 +112,14 @@ def soft_failures(db: store.Database, email: str, since: datetime) -> int:
     return int(row[0])
 
 
-def counts_for_issue(db: store.Database, issue: str) -> dict[Decision, int]:
+def counts_for_issue(db: Database, issue: str) -> dict[Decision, int]:
     rows = db.execute(
         "SELECT decision, count(*) FROM bounces WHERE issue = ? GROUP BY decision", (issue,)
     ).fetchall()
     return {Decision(row[0]): int(row[1]) for row in rows}
 
 
-def records_for(db: store.Database, email: str) -> list[BounceRecord]:
+def records_for(db: Database, email: str) -> list[BounceRecord]:
     """The decisions about one address, oldest first (``members show`` explains them)."""
     rows = db.execute(
         """

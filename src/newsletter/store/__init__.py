@@ -13,18 +13,17 @@ import contextlib
 import os
 import sqlite3
 import stat
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from newsletter.errors import MemberError, NewsletterError
-from newsletter.members.addresses import address_hash
-from newsletter.members.records import (
+from newsletter.errors import DatabaseError, MemberError
+from newsletter.store.events import EventKind, WebEvent
+from newsletter.store.records import (
     Basis,
     ConsentMethod,
     ConsentRecord,
@@ -39,15 +38,11 @@ from newsletter.members.records import (
     SubscriptionStatus,
     Suppression,
     SuppressionReason,
+    address_hash,
 )
-from newsletter.web.events import EventKind, WebEvent
 
 BUSY_TIMEOUT_MS = 10_000
 _PAGE = 1000
-
-
-class DatabaseError(NewsletterError):
-    """The database file cannot be opened, upgraded or written."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +200,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             # One row per bounce mail, keyed by its Message-ID (else a hash of the mail), so
             # reading a mailbox twice applies nothing twice. The person is named by the
             # address's hash only: forgetting them leaves no address here. The SQL that
-            # reads and writes it is in newsletter.bounces.records.
+            # reads and writes it is in newsletter.store.bounces.
             """
             CREATE TABLE bounces (
                 id INTEGER PRIMARY KEY,
@@ -378,76 +373,11 @@ def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
             connection.execute(f"PRAGMA user_version = {number}")
 
 
-# Where a database must not live: SQLite's locking (and WAL above all) is unreliable there.
-_NETWORK_FILESYSTEMS = frozenset(
-    {
-        "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "sshfs", "9p", "afs",
-        "ceph", "glusterfs", "fuse.glusterfs", "davfs", "fuse.davfs2", "fuse.rclone",
-        "fuse.s3fs", "lustre", "gpfs", "virtiofs", "vboxsf", "fuse.vmhgfs-fuse",
-    }
-)  # fmt: skip
-_SYNCED_FOLDERS = (
-    "dropbox", "onedrive", "nextcloud", "owncloud", "icloud drive", "iclouddrive",
-    "mobile documents", "google drive", "googledrive", "cloudstorage", "seafile", "pcloud",
-)  # fmt: skip
-_LOCAL_ADVICE = "keep it on a local disk: change [database] path in newsletter.toml"
-
-
-def storage_warning(path: Path, mounts: Path = Path("/proc/mounts")) -> str | None:
-    """Say why ``path`` is a bad place for the database, or None when it looks local."""
-    text = str(path)
-    if text.startswith(("\\\\", "//")):
-        return f"the database {path} is on a network share; {_LOCAL_ADVICE}"
-    for part in PurePath(path).parts:
-        lowered = part.lower()
-        if lowered.startswith(_SYNCED_FOLDERS):
-            return (
-                f'the database {path} is in a synced folder ("{part}"): syncing can corrupt '
-                f"it; {_LOCAL_ADVICE}"
-            )
-    filesystem = _mount_type(path, mounts)
-    if filesystem in _NETWORK_FILESYSTEMS:
-        return f"the database {path} is on a network file system ({filesystem}); {_LOCAL_ADVICE}"
-    if _is_windows_network_drive(path):
-        return f"the database {path} is on a network drive; {_LOCAL_ADVICE}"
-    return None
-
-
-def _mount_type(path: Path, mounts: Path) -> str | None:
-    """The file system type of the mount holding ``path``, from /proc/mounts (Linux only)."""
-    try:
-        lines = mounts.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    target = path.resolve()
-    best: tuple[int, str] | None = None
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        # /proc/mounts writes a space in a mount point as \040.
-        mount_point = Path(fields[1].replace("\\040", " "))
-        if (target == mount_point or mount_point in target.parents) and (
-            best is None or len(mount_point.parts) >= best[0]
-        ):
-            best = (len(mount_point.parts), fields[2])
-    return best[1] if best else None
-
-
-def _is_windows_network_drive(path: Path) -> bool:
-    if sys.platform == "win32":
-        import ctypes
-
-        drive_remote = 4  # GetDriveTypeW's DRIVE_REMOTE: a mapped network drive
-        drive = path.resolve().drive
-        return bool(drive) and ctypes.windll.kernel32.GetDriveTypeW(drive + "\\") == drive_remote
-    return False
-
-
 # ---------------------------------------------------------------- lists
 
 
-def _time(value: datetime) -> str:
+def iso_time(value: datetime) -> str:
+    """An instant as the database keeps it: UTC, ISO 8601, to the second."""
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -484,7 +414,7 @@ def create_list(db: Database, name: str, now: datetime) -> MailingList:
     with db.transaction():
         if find_list(db, name) is not None:
             raise MemberError(f'the list "{name}" already exists')
-        db.execute("INSERT INTO lists (name, created_at) VALUES (?, ?)", (name, _time(now)))
+        db.execute("INSERT INTO lists (name, created_at) VALUES (?, ?)", (name, iso_time(now)))
         return require_list(db, name)
 
 
@@ -558,7 +488,7 @@ def known_members(db: Database, list_id: int | None) -> dict[str, KnownMember]:
 
 def insert_members(db: Database, members: Iterable[MemberData], now: datetime) -> None:
     """Add members; addresses already present are left alone."""
-    created = _time(now)
+    created = iso_time(now)
     db.executemany(
         """
         INSERT INTO members (email, email_hash, first_name, last_name, name, created_at)
@@ -607,7 +537,7 @@ def subscribe(
         db.executemany(
             "INSERT INTO temp.incoming_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (sid, email, c.basis.value, c.method.value, c.source, c.ip, c.text, _time(c.at))
+                (sid, email, c.basis.value, c.method.value, c.source, c.ip, c.text, iso_time(c.at))
                 for sid, email, c in entries
             ),
         )
@@ -625,7 +555,7 @@ def subscribe(
             )
             ON CONFLICT (member_id, list_id) DO NOTHING
             """,
-            (list_id, _time(now), list_id),
+            (list_id, iso_time(now), list_id),
         ).rowcount
         db.execute("DELETE FROM temp.incoming_subscriptions")
     return made
@@ -682,7 +612,7 @@ def resubscribe(db: Database, subscription_id: str, consent: ConsentRecord, now:
         """,
         (
             consent.basis.value, consent.method.value, consent.source, consent.ip,
-            consent.text, _time(consent.at), _time(now), subscription_id,
+            consent.text, iso_time(consent.at), iso_time(now), subscription_id,
         ),
     )  # fmt: skip
 
@@ -713,7 +643,7 @@ def suppress(
                 SELECT 1 FROM suppressions WHERE address_hash = ? AND list_id IS ?
             )
             """,
-            (digest, list_id, reason.value, source, _time(now), digest, list_id),
+            (digest, list_id, reason.value, source, iso_time(now), digest, list_id),
         ).rowcount
         status = (
             SubscriptionStatus.BOUNCED
@@ -726,7 +656,7 @@ def suppress(
             WHERE status = 'subscribed' AND (? IS NULL OR list_id = ?)
               AND member_id IN (SELECT id FROM members WHERE email = ?)
             """,
-            (status.value, _time(now), list_id, list_id, email),
+            (status.value, iso_time(now), list_id, list_id, email),
         ).rowcount
     return bool(added or ended)
 
@@ -775,7 +705,7 @@ def forget(db: Database, email: str, now: datetime) -> None:
         db.execute("DELETE FROM members WHERE email = ?", (email,))
         # Earlier suppressions name lists and sources; one hashed record is all we keep.
         db.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
-        # So do bounce decisions (issues, server texts): newsletter.bounces.records.
+        # So do bounce decisions (issues, server texts): newsletter.store.bounces.
         db.execute("DELETE FROM bounces WHERE address_hash = ?", (address_hash(email),))
         suppress(db, email, None, SuppressionReason.FORGOTTEN, "forget", now)
 
@@ -864,7 +794,7 @@ def record_web_event(db: Database, event: WebEvent) -> bool:
             INSERT INTO web_events (id, kind, subscription_id, created_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (kind, subscription_id) DO NOTHING
             """,
-            (event.id, event.kind.value, event.subscription_id, _time(event.at)),
+            (event.id, event.kind.value, event.subscription_id, iso_time(event.at)),
         ).rowcount
     )
 
@@ -898,5 +828,5 @@ def web_event_applied(db: Database, event_id: str) -> bool:
 def mark_web_event_applied(db: Database, event_id: str, now: datetime) -> None:
     db.execute(
         "INSERT INTO applied_web_events (id, applied_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        (event_id, _time(now)),
+        (event_id, iso_time(now)),
     )
