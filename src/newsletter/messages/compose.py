@@ -27,12 +27,13 @@ from newsletter.settings import NewsletterSettings
 class _HeaderPolicy(EmailPolicy):
     """SMTP's policy, folding so that encoded words stay within RFC 2047's 75 characters
     (a long subject or name becomes several words), except for the headers
-    that carry a URL: folded at 78, a List-Unsubscribe URL longer than a line would
+    that carry a URL: folded, a List-Unsubscribe URL longer than a line would
     become encoded words, which mail providers do not decode there; those run to RFC
     5322's hard limit of 998."""
 
     def fold(self, name: str, value: str) -> str:
-        return EmailPolicy.fold(_policy_for(self, name), name, value)
+        folded: str = EmailPolicy.fold(_policy_for(self, name), name, value)
+        return folded
 
     def fold_binary(self, name: str, value: str) -> bytes:
         return EmailPolicy.fold_binary(_policy_for(self, name), name, value)
