@@ -35,8 +35,9 @@ from newsletter.web.limits import (
     RateLimiter,
     client_key,
 )
-from newsletter.web.pages import ERROR_STATUSES, STYLE_PATH
+from newsletter.web.pages import ERROR_STATUSES, STYLE_PATH, Preferences
 from newsletter.web.protocol import SYNC_PREFIX
+from newsletter.web.signup import signup_routes
 from newsletter.web.syncapi import sync_routes
 from newsletter.web.unsubscribe import ONE_CLICK_FIELD, ONE_CLICK_VALUE, SCOPE_ALL, SCOPE_FIELD
 
@@ -71,7 +72,11 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
                     raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
             return HTMLResponse(pages.invalid_link(), 400)
         if request.method != "POST":
-            return HTMLResponse(pages.unsubscribe(token))
+            preferences = None
+            if config.signup is not None:
+                current = await run_in_threadpool(config.signup.current_lists, subscription_id)
+                preferences = Preferences(config.signup.public_lists, current)
+            return HTMLResponse(pages.unsubscribe(token, preferences))
         form = await request.form(max_files=0, max_fields=_MAX_FORM_FIELDS)
         if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
             raise HTTPException(400)
@@ -117,6 +122,9 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
         Route(ARCHIVE_PATH + "/{slug}", archive_page, methods=["GET"]),
         Route(STYLE_PATH, style, methods=["GET"]),
     ]
+    if config.signup is not None:
+        signup_limiter = RateLimiter(config.signup_limit.count, config.signup_limit.seconds)
+        routes += signup_routes(config.signup, pages, signup_limiter, clock, verified)
     if config.sync is not None:
         routes += sync_routes(config.sync.secret, config.database_path, config.sync.pushed)
 
