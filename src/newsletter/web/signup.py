@@ -92,7 +92,9 @@ def signup_routes(
         now = clock()
         request_id = service.verify(token, now)
         if request_id is None:
-            return HTMLResponse(pages.confirm_invalid(), 400)
+            # An expired link is the moment its request must be gone at the latest.
+            purge = BackgroundTask(service.purge, now)
+            return HTMLResponse(pages.confirm_invalid(), 400, background=purge)
         if request.method != "POST":
             # Link scanners open links: showing the button changes nothing.
             return HTMLResponse(pages.confirm(token))
