@@ -67,7 +67,9 @@ class Site:
         while len(self.sink.received) < count:
             assert time.monotonic() < deadline, f"{len(self.sink.received)} mails, not {count}"
             time.sleep(0.02)
-        return [email.message_from_bytes(m.data, policy=default) for m in self.sink.received[:count]]
+        return [
+            email.message_from_bytes(m.data, policy=default) for m in self.sink.received[:count]
+        ]
 
     def settled(self) -> None:
         """Background work of the answers so far is done (one more request is answered
