@@ -79,7 +79,9 @@ def sync(ctx: typer.Context) -> None:
     out.print(
         f"Synced with {settings.web_url}: {report.applied} unsubscribe"
         f"{'' if report.applied == 1 else 's'} brought in ({report.ended} ended a "
-        f"subscription); archive: {report.pages_pushed} page"
+        f"subscription); {report.signups} sign-up"
+        f"{'' if report.signups == 1 else 's'} and self-service change"
+        f"{'' if report.signups == 1 else 's'} applied; archive: {report.pages_pushed} page"
         f"{'' if report.pages_pushed == 1 else 's'} pushed, {report.pages_removed} removed",
         markup=False,
     )
