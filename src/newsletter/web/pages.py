@@ -100,6 +100,15 @@ class Pages:
             values={"email": form.email, "first_name": form.first_name, "lists": form.chosen},
         )
 
+    def signup_snippet(self, form: SignupForm) -> str:
+        """The form for the office's website: posts to ``web_url``, absolute."""
+        return self._render(
+            "signup_snippet.html",
+            action=f"{self.settings.web_url}{SIGNUP_PATH}",
+            lists=form.lists,
+            consent=form.consent,
+        )
+
     def signup_sent(self) -> str:
         return self._render("signup_sent.html")
 
@@ -152,6 +161,7 @@ class Pages:
         self.signup(SignupForm(("a", "b"), "consent", "x@example.org", "X", ("a",)), "problem")
         self.signup(SignupForm(("a",), "consent"))
         self.signup_sent()
+        self.signup_snippet(SignupForm(("a", "b"), "consent"))
         self.confirm("sample")
         self.confirmed()
         self.confirm_invalid()
