@@ -24,6 +24,7 @@ from newsletter.signup.records import ConsentDetails
 from newsletter.web.app import create_app
 from newsletter.web.config import web_config
 from newsletter.workspace import Workspace
+from tests.conftest import CliRun
 from tests.web_support import NOW, local_client, recipients, serving, subscribe
 
 SIGNUP = "/anmelden"
@@ -269,3 +270,12 @@ def test_a_bad_address_or_no_list_is_shown_on_the_form(
         assert site.client.post(site.link_of(site.mails(1)[0])).status_code == 200
         assert recipients(site.workspace, "termine") == {"nora@example.org"}
         assert consents(site.workspace, "nora@example.org")[0].list_name == "termine"
+
+
+def test_forget_erases_a_sign_up_waiting_for_its_link(site: Site, cli: CliRun) -> None:
+    site.sign_up("nora@example.org")
+    site.mails(1)
+    assert len(waiting(site.workspace)) == 1
+    result = cli("members", "forget", "nora@example.org")
+    assert result.exit_code == 0, result.output
+    assert waiting(site.workspace) == []

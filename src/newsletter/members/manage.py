@@ -218,6 +218,7 @@ def forget_address(db: store.Database, given: str, *, now: datetime | None = Non
         member = store.find_member(db, email)
         count = len(store.subscriptions_of(db, member.id)) if member else 0
         store.forget(db, email, _now(now))
+        store.forget_requests(db, email)  # a sign-up waiting for its link names them too
     return ForgetResult(email, member is not None, count)
 
 
