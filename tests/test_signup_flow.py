@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.policy import default
 from urllib.parse import urlsplit
@@ -20,7 +20,8 @@ from newsletter import store
 from newsletter.mailsink import MailSink
 from newsletter.members import manage
 from newsletter.settings import RateWindow
-from newsletter.signup.records import ConsentDetails
+from newsletter.signup.records import ConsentDetails, Request, RequestKind
+from newsletter.signup.service import purge_regularly
 from newsletter.web.app import create_app
 from newsletter.web.config import web_config
 from newsletter.workspace import Workspace
@@ -279,3 +280,35 @@ def test_forget_erases_a_sign_up_waiting_for_its_link(site: Site, cli: CliRun) -
     result = cli("members", "forget", "nora@example.org")
     assert result.exit_code == 0, result.output
     assert waiting(site.workspace) == []
+
+
+def test_a_quiet_server_erases_expired_sign_ups_too(
+    workspace: Workspace, mail_sink: MailSink
+) -> None:
+    service = web_config(with_signup(workspace, mail_sink)).signup
+    assert service is not None
+    old = datetime.now(UTC) - timedelta(days=7, minutes=1)
+    with store.open_database(workspace.database_path) as db:
+        store.insert_request(
+            db,
+            Request(
+                "o" * 22,
+                RequestKind.SIGNUP,
+                "alt@example.org",
+                "",
+                ("newsletter",),
+                None,
+                service.consent,
+                old,
+            ),
+        )
+    thread, stop = purge_regularly(service, every=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while waiting(workspace):
+            assert time.monotonic() < deadline, "the expired sign-up is still stored"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()

@@ -48,8 +48,18 @@ def serve(
     direct = direct_reach_warning(host)
     if direct is not None:
         err.print(direct, markup=False)
+    if config.signup is not None:
+        from newsletter.signup.service import purge_regularly
+
+        lists = ", ".join(config.signup.public_lists)
+        err.print(f"Sign-up form at {config.settings.web_url}/anmelden ({lists})", markup=False)
+        _, stop_purging = purge_regularly(config.signup)
     err.print("Press Ctrl-C to stop.", markup=False)
-    serve(create_app(config), sock)
+    try:
+        serve(create_app(config), sock)
+    finally:
+        if config.signup is not None:
+            stop_purging.set()
     out.print("Stopped.", markup=False)
 
 

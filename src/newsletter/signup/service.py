@@ -11,26 +11,25 @@ tell them apart. What differs (the office's database) happens when the link is c
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from newsletter import store
+from newsletter.errors import NewsletterError
 from newsletter.members.records import SubscriptionStatus
 from newsletter.signup.apply import apply_request
 from newsletter.signup.links import new_request_id, sign_link, verify_link
 from newsletter.signup.mail import Mailer, MailKind, SignupMails
-from newsletter.signup.records import (
-    SOURCE_PREFERENCES,
-    ConsentText,
-    Request,
-    RequestKind,
-)
+from newsletter.signup.records import ConsentText, Request, RequestKind
 
 CONFIRM_PATH = "/anmelden/bestaetigen"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -144,4 +143,20 @@ class SignupService:
                 apply_request(db, request, self.public_lists, now)
 
 
-__all__ = ["SOURCE_PREFERENCES", "SignupService"]
+def purge_regularly(
+    service: SignupService, every: float = 3600.0
+) -> tuple[threading.Thread, threading.Event]:
+    """Erase expired requests every ``every`` seconds, traffic or not, until the event is
+    set: a request nobody confirms must be gone after 7 days even on a quiet server."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                service.purge(datetime.now(UTC))
+            except NewsletterError as error:  # busy database: the next round tries again
+                log.warning("erasing expired sign-ups failed: %s", error)
+
+    thread = threading.Thread(target=loop, name="signup-purge", daemon=True)
+    thread.start()
+    return thread, stop
