@@ -312,3 +312,30 @@ def test_a_quiet_server_erases_expired_sign_ups_too(
         stop.set()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_the_confirmation_mail_is_the_request_only_and_loads_nothing(site: Site) -> None:
+    site.sign_up("nora@example.org")
+    [mail] = site.mails(1)
+    assert mail["Subject"] == "Bitte bestätige deine Anmeldung"
+    html_part = mail.get_body(("html",))
+    assert html_part is not None
+    document = html_part.get_content()
+    assert "<img" not in document and " src=" not in document and "@import" not in document
+    links = set(re.findall(r'href="([^"]*)"', document))
+    assert links == {
+        "https://www.example.org/impressum",
+        "https://www.example.org/datenschutz",
+        "https://newsletter.example.org" + site.link_of(mail),
+    }
+
+
+def test_with_welcome_on_a_confirmed_sign_up_gets_a_welcome_mail(
+    workspace: Workspace, mail_sink: MailSink
+) -> None:
+    for site in start_site(with_signup(workspace, mail_sink, extra="welcome = true\n"), mail_sink):
+        site.sign_up("nora@example.org", first_name="Nora")
+        site.client.post(site.link_of(site.mails(1)[0]))
+        welcome = site.mails(2)[1]
+        assert welcome["Subject"] == "Willkommen beim Newsletter von Grüne Musterstadt"
+        assert text_part(welcome).startswith("Hallo Nora,\r\n\r\ndeine Anmeldung ist bestätigt.")

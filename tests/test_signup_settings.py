@@ -30,6 +30,7 @@ def test_the_signup_table_names_the_public_lists(tmp_path: Path) -> None:
         ('[signup]\nlists = "newsletter"', '[signup] lists: expected a list of list names, like ["newsletter"], got "newsletter"'),
         ("[signup]\nlists = []", '[signup] lists: expected a list of list names, like ["newsletter"], got a list'),
         ('[signup]\nlists = ["a", "A"]', "[signup] lists: a list is named twice"),
+        ('[signup]\nlists = ["Mitglieder"]', '[signup] lists: "mitglieder" is the members\' list (default_list); give the public a list of its own, like ["newsletter"]'),
         ('[signup]\nlists = ["a"]\nwelcome = "yes"', '[signup] welcome: expected true or false, got "yes"'),
     ],
 )  # fmt: skip

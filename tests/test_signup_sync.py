@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,14 @@ from newsletter.workspace import Workspace
 from tests.conftest import CliRun
 from tests.test_signup_flow import Site, consents, start_site, waiting, with_signup
 from tests.test_web_sync import LostAcknowledgement
-from tests.web_support import NOW, database_rows, new_workspace, recipients, with_settings
+from tests.web_support import (
+    NOW,
+    database_rows,
+    new_workspace,
+    recipients,
+    subscribe,
+    with_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -104,3 +111,40 @@ def test_a_sign_up_applied_twice_changes_nothing(pair: Pair) -> None:
         once = database_rows(pair.office)
         assert apply_request(db, request, ("newsletter",), NOW) is False
     assert database_rows(pair.office) == once
+
+
+def test_a_sign_up_for_a_list_the_office_did_not_open_is_not_applied(pair: Pair) -> None:
+    confirmed_on_the_server(pair, "nora@example.org")
+    with store.open_database(pair.server.database_path) as db:
+        [request] = store.confirmed_requests(db, 10)
+    forged = replace(request, lists=("mitglieder",))
+    with store.open_database(pair.office.database_path) as db:
+        assert apply_request(db, forged, ("newsletter",), NOW) is False
+    assert consents(pair.office, "nora@example.org") == []
+
+
+def test_preferences_and_a_new_address_on_the_server_reach_the_office(
+    pair: Pair, cli: CliRun
+) -> None:
+    token = subscribe(pair.office, "anna@example.org", "newsletter")["newsletter"]
+    page = pair.site.client.get("/abmelden", params={"token": token}).text
+    # The server has no members: it cannot know the choice, and says what a choice does.
+    assert "alles andere bestellst du damit ab" in page
+    assert 'value="newsletter" checked' not in page
+    asked = pair.site.client.post(
+        "/abmelden/adresse", params={"token": token}, data={"email": "anna.neu@example.org"}
+    )
+    assert asked.status_code == 200
+    [mail] = pair.site.mails(1)
+    assert pair.site.client.post(pair.site.link_of(mail)).status_code == 200
+    chosen = pair.site.client.post("/abmelden/auswahl", params={"token": token}, data={})
+    assert chosen.status_code == 200
+    assert recipients(pair.office, "newsletter") == {"anna@example.org"}
+
+    result = cli("sync")
+
+    assert result.exit_code == 0, result.output
+    assert "2 sign-ups and self-service changes applied" in result.stdout
+    assert recipients(pair.office, "newsletter") == set()  # the choice: no public list
+    assert [c.status for c in consents(pair.office, "anna.neu@example.org")] == ["unsubscribed"]
+    assert waiting(pair.server) == []

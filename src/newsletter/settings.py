@@ -434,7 +434,7 @@ def _dkim(table: _Table, root: Path) -> DkimSettings:
     return DkimSettings(selector=selector, domain=domain, key_file=root / key_file)
 
 
-def _signup(table: _Table) -> SignupSettings:
+def _signup(table: _Table, members_list: str) -> SignupSettings:
     expected = 'a list of list names, like ["newsletter"]'
     lists = table.required("lists", list, expected)
     table.check(
@@ -445,6 +445,13 @@ def _signup(table: _Table) -> SignupSettings:
     )
     if len({name.casefold() for name in lists}) != len(lists):
         raise table.error("a list is named twice", "lists")
+    if members_list.casefold() in {name.casefold() for name in lists}:
+        # Members are mailed on the basis of their membership; the public on consent.
+        raise table.error(
+            f'"{members_list}" is the members\' list (default_list); give the public a list '
+            'of its own, like ["newsletter"]',
+            "lists",
+        )
     return SignupSettings(
         lists=tuple(lists), welcome=table.optional("welcome", bool, "true or false", False)
     )
@@ -483,7 +490,7 @@ def parse_settings(file: Path, text: str) -> Settings:
     )
     signup_data = top.maybe("signup", dict, "a table")
     signup = (
-        _signup(_Table(file, "[signup]", signup_data, _SIGNUP_KEYS))
+        _signup(_Table(file, "[signup]", signup_data, _SIGNUP_KEYS), newsletter.default_list)
         if signup_data is not None
         else None
     )

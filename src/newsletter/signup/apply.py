@@ -31,7 +31,7 @@ def apply_request(
     """Whether anything changed. ``public_lists``: what the preferences page may change."""
     with db.transaction():
         if request.kind is RequestKind.SIGNUP:
-            return _sign_up(db, request, now)
+            return _sign_up(db, request, public_lists, now)
         if request.kind is RequestKind.ADDRESS:
             return _change_address(db, request)
         return _choose_lists(db, request, public_lists, now)
@@ -49,8 +49,15 @@ def _consent(request: Request, source: str) -> ConsentRecord:
     )
 
 
-def _sign_up(db: store.Database, request: Request, now: datetime) -> bool:
+def _sign_up(
+    db: store.Database, request: Request, public_lists: Sequence[str], now: datetime
+) -> bool:
     email = request.email
+    public = {name.casefold() for name in public_lists}
+    # Only lists this office opened to the public (a web server's sign-up, too).
+    lists = [n for n in request.lists if not public or n.casefold() in public]
+    if not lists:
+        return False
     store.insert_members(db, [MemberData(email, clean_name(request.first_name), "", "")], now)
     member = store.find_member(db, email)
     assert member is not None
@@ -59,7 +66,7 @@ def _sign_up(db: store.Database, request: Request, now: datetime) -> bool:
             db, [MemberData(email, clean_name(request.first_name), member.last_name, member.name)]
         )
     changed = False
-    for name in request.lists:
+    for name in lists:
         changed |= _subscribe(db, email, member.id, name, request, SOURCE_WEB_FORM, now)
     return changed
 
