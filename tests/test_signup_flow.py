@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.policy import default
 from urllib.parse import urlsplit
 
@@ -63,15 +63,15 @@ class Site:
     def sign_up(self, address: str, **fields: str | list[str]) -> httpx.Response:
         return self.client.post(SIGNUP, data={"email": address, **fields})
 
-    def mails(self, count: int) -> list[Message]:
+    def mails(self, count: int) -> list[EmailMessage]:
         """The first ``count`` mails received, waiting for the server's background work."""
         deadline = time.monotonic() + 10
         while len(self.sink.received) < count:
             assert time.monotonic() < deadline, f"{len(self.sink.received)} mails, not {count}"
             time.sleep(0.02)
-        return [
-            email.message_from_bytes(m.data, policy=default) for m in self.sink.received[:count]
-        ]
+        parsed = [email.message_from_bytes(m.data, policy=default) for m in self.sink.received]
+        assert all(isinstance(m, EmailMessage) for m in parsed)
+        return [m for m in parsed[:count] if isinstance(m, EmailMessage)]
 
     def settled(self) -> None:
         """Background work of the answers so far is done (one more request is answered
