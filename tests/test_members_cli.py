@@ -106,9 +106,10 @@ def test_export_to_a_file_and_of_one_list(cli: CliRun, tmp_path: Path) -> None:
     result = cli("members", "export", "--list", "mitglieder", "-o", str(target))
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert target.read_bytes().startswith(b"\xef\xbb\xbfemail,first_name,")  # for Excel
+    # For German Excel (the sample workspace has locale = "de"): a BOM and semicolons.
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfemail;first_name;")
     lines = target.read_text(encoding="utf-8-sig").splitlines()
-    assert len(lines) == 2 and lines[1].startswith("erika@example.org,")
+    assert len(lines) == 2 and lines[1].startswith("erika@example.org;")
     missing = cli("members", "export", "--list", "gibtsnicht")
     assert missing.exit_code == 1
     assert missing.stderr.startswith('Error: there is no list "gibtsnicht" (lists: ')

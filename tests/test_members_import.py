@@ -317,8 +317,9 @@ def test_override_naming_a_missing_column(tmp_path: Path) -> None:
          'or tell which column it is: --column "email=COLUMN"'),
         (b"", "m.csv is empty; export the member list again"),
         (b"\n\n", "m.csv is empty; export the member list again"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "m.csv is not a text file (CSV), an .xlsx workbook or a "
-         "Mailchimp zip; open it in your spreadsheet program and save it as CSV or .xlsx"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "m.csv is a PNG image, not a member list; a member list is "
+         "a CSV or Unicode text file (from Excel or any other program), an .xlsx workbook, a "
+         "Mailchimp export zip or a listmonk export: export the members as one of these"),
     ],
 )  # fmt: skip
 def test_files_that_cannot_be_used_at_all(tmp_path: Path, content: bytes, message: str) -> None:

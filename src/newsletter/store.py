@@ -9,7 +9,10 @@ appending a migration, never by editing one that has shipped.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -294,6 +297,7 @@ def open_database(path: Path, migrations: Sequence[Migration] | None = None) -> 
             f"{path}: the folder {path.parent} does not exist",
             "create it, or change [database] path in newsletter.toml",
         )
+    _create_private(path)
     try:
         connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -311,6 +315,26 @@ def open_database(path: Path, migrations: Sequence[Migration] | None = None) -> 
         connection.close()
         raise
     return database
+
+
+def _create_private(path: Path) -> None:
+    """A database file readable by its owner only (new or older): it holds personal data.
+
+    SQLite would create it following the umask (often rw-r--r--); its -wal and -shm files
+    take the database file's mode, so they are private too. On Windows the mode only
+    decides read-only, and the user's profile permissions apply as for every other file.
+    """
+    # OSError: it exists already, or SQLite is about to say why it cannot be created.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    if os.name == "nt":
+        return
+    # A database made before files were private (or copied in) is made private too.
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):  # gone, or someone else's: SQLite will tell
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
 
 
 def _migrate(database: Database, migrations: Sequence[Migration]) -> None:

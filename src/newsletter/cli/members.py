@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from newsletter.members.planner import ImportPlan
     from newsletter.members.readers import ImportRow, MemberFile
+    from newsletter.members.records import MemberListing
     from newsletter.store import Database
     from newsletter.workspace import Workspace
 
@@ -64,7 +65,8 @@ def import_members(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV (Excel, UTF-8 or Windows-1252), .xlsx, Mailchimp zip or CSV, listmonk export."
+            help="CSV (Excel, UTF-8 or Windows-1252), Unicode text (UTF-16), .xlsx, "
+            "Mailchimp zip or CSV, listmonk export."
         ),
     ],
     list_name: ListOption = None,
@@ -251,6 +253,10 @@ def remove(
     out.print(f"Removed {email} from {target}.", markup=False)
 
 
+_LIST_PAGE = 1000  # lines printed at a time: 100,000 members never sit in memory at once
+_NAME_WIDTH = 30  # longer names are cut in the listing (members export has them whole)
+
+
 @members_app.command("list")
 def list_members(
     ctx: typer.Context,
@@ -262,50 +268,52 @@ def list_members(
         typer.Option(case_sensitive=False, help="Only subscriptions with this status."),
     ] = None,
 ) -> None:
-    """Show members as a table, by list and status, with counts.
+    """Show members with their names, by list and status, with counts.
 
     Example: newsletter members list --list mitglieder --status subscribed
     """
     from collections import Counter
 
-    from rich import box
-    from rich.table import Table
+    from rich.cells import cell_len, set_cell_size
 
     from newsletter import store
 
+    headers = ("E-mail", "Name", "List", "Status", "Basis", "Since")
     with _database(ctx) as (_workspace, db):
         list_id = store.require_list(db, list_name).id if list_name else None
-        listings = list(store.iter_listings(db, list_id, status))
-    rows = [
-        (
-            item.email,
-            item.name or " ".join(filter(None, (item.first_name, item.last_name))),
-            item.list_name, item.status.value, item.basis.value,
-            item.subscribed_at.date().isoformat(),
-        )
-        for item in listings
-    ]  # fmt: skip
-    # No vertical rules: the room goes to the names on an 80-column Windows console.
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    headers = ("E-mail", "Name", "List", "Status", "Basis", "Since")
-    for index, header in enumerate(headers):
-        if header == "Name":
-            # Names may wrap between words, but a word is not cut unless it is very long.
-            longest = max((len(word) for row in rows for word in row[1].split()), default=0)
-            table.add_column(header, overflow="fold", min_width=min(longest, 16))
-        else:
-            _unbroken_column(table, header, [row[index] for row in rows])
-    for row in rows:
-        table.add_row(*row)
-    counts = Counter(item.status for item in listings)
-    out.print(table)
+        # Two passes over the rows, none kept: the first measures the columns, so every
+        # page lines up with the header; the second prints page by page.
+        widths = [cell_len(header) for header in headers]
+        for item in store.iter_listings(db, list_id, status):
+            for index, value in enumerate(_listing_cells(item)):
+                widths[index] = max(widths[index], cell_len(value))
+        widths[1] = min(widths[1], _NAME_WIDTH)
+
+        def line(values: tuple[str, ...]) -> str:
+            return "  ".join(map(set_cell_size, values, widths)).rstrip()
+
+        out.print(line(headers), markup=False)
+        out.print(line(tuple("-" * width for width in widths)), markup=False)
+        counts: Counter[SubscriptionStatus] = Counter()
+        page: list[str] = []
+        for item in store.iter_listings(db, list_id, status):
+            page.append(line(_listing_cells(item)))
+            counts[item.status] += 1
+            if len(page) == _LIST_PAGE:
+                out.print("\n".join(page), markup=False)
+                page.clear()
+        if page:
+            out.print("\n".join(page), markup=False)
     parts = ", ".join(f"{counts[s]} {s.value}" for s in SubscriptionStatus)
     out.print(f"{counts.total()} shown: {parts}.", markup=False)
 
 
-EXPORT_COLUMNS = (
-    "email", "first_name", "last_name", "name", "list", "status", "basis", "subscribed_at",
-)  # fmt: skip
+def _listing_cells(item: MemberListing) -> tuple[str, ...]:
+    name = item.name or " ".join(filter(None, (item.first_name, item.last_name)))
+    return (
+        item.email, name, item.list_name, item.status.value, item.basis.value,
+        item.subscribed_at.date().isoformat(),
+    )  # fmt: skip
 
 
 @members_app.command()
@@ -316,42 +324,38 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to this file instead of the screen (stdout)."),
+        typer.Option(
+            "--output", "-o", help="Write to this file (.xlsx or .csv) instead of the screen."
+        ),
     ] = None,
 ) -> None:
-    """Write members as CSV (UTF-8), one row per member and list.
+    """Write members, one row per member and list: CSV, or an Excel workbook.
 
-    A file (-o) starts with a byte-order mark, so Excel shows umlauts right when it is
-    opened by double-click; the screen output has none, so it pipes into other tools.
+    -o NAME.xlsx writes a workbook (every cell text). -o NAME.csv writes CSV with a
+    byte-order mark, separated by semicolons when locale = "de" (so German Excel opens
+    it by double-click), else by commas. Without -o: CSV with commas on stdout, for other
+    tools. Cells starting with = + - @ are written with a leading ' in CSV, so Excel
+    shows them instead of running them. Files are readable by their owner only.
 
-    Example: newsletter members export --list mitglieder -o mitglieder-export.csv
+    Example: newsletter members export --list mitglieder -o mitglieder.xlsx
     """
-    import csv
     import io
     import sys
 
     from newsletter import store
-    from newsletter.files import write_bytes_atomic
+    from newsletter.members.export import export_file, write_csv
 
-    with _database(ctx) as (_workspace, db):
+    with _database(ctx) as (workspace, db):
         list_id = store.require_list(db, list_name).id if list_name else None
-        if output is None and isinstance(sys.stdout, io.TextIOWrapper):
-            # The SPEC's UTF-8 even where the console's own encoding is cp1252 (Windows).
-            sys.stdout.reconfigure(encoding="utf-8")
-        target = io.StringIO() if output else sys.stdout
-        writer = csv.writer(target, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
-        rows = 0
-        for item in store.iter_listings(db, list_id, None):
-            writer.writerow(
-                (
-                    item.email, item.first_name, item.last_name, item.name, item.list_name,
-                    item.status.value, item.basis.value, item.subscribed_at.isoformat(),
-                )
-            )  # fmt: skip
-            rows += 1
-    if output and isinstance(target, io.StringIO):
-        write_bytes_atomic(output, target.getvalue().encode("utf-8-sig"))
+        listings = store.iter_listings(db, list_id, None)
+        if output is not None:
+            rows = export_file(listings, output, workspace.settings.newsletter.locale)
+        else:
+            if isinstance(sys.stdout, io.TextIOWrapper):
+                # The SPEC's UTF-8 even where the console's own encoding is cp1252 (Windows).
+                sys.stdout.reconfigure(encoding="utf-8")
+            write_csv(listings, sys.stdout)
+    if output is not None:
         err.print(f"Wrote {rows} rows to {output}", markup=False)
 
 

@@ -24,6 +24,9 @@ _MAX_LOCAL = 64
 _MAX_ADDRESS = 254
 _HASH_PREFIX = b"newsletter-suppression-v1:"
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Far beyond any real name, far below what breaks a header: a To: line must fit SMTP's
+# 998 octets, and a 120,000-character name made the server refuse that member for good.
+MAX_NAME = 200
 
 
 class InvalidAddressError(ValueError):
@@ -77,3 +80,11 @@ def clean_name(text: str) -> str:
             char for char in text if char.isspace() or unicodedata.category(char) not in _INVISIBLE
         )
     return " ".join(text.split())
+
+
+def name_too_long(label: str, text: str) -> str | None:
+    """Why ``text`` cannot be a name (``label``: "first name", ...), or None when it can."""
+    # len() first: cleaning every name of a 100,000-row import twice would show.
+    if len(text) > MAX_NAME and len(clean_name(text)) > MAX_NAME:
+        return f"the {label} is longer than {MAX_NAME} characters"
+    return None

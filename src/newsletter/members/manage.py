@@ -15,6 +15,7 @@ from newsletter.errors import MemberError
 from newsletter.members.addresses import (
     InvalidAddressError,
     clean_name,
+    name_too_long,
     normalise_address,
 )
 from newsletter.members.planner import ImportPlan, plan_import
@@ -107,6 +108,9 @@ def add_member(
     email = address(given)
     moment = _now(now)
     check_list_name(list_name)
+    for label, text in (("first name", first_name), ("last name", last_name), ("name", name)):
+        if problem := name_too_long(label, text):
+            raise MemberError(problem, "shorten it (a name shows in every message's To: line)")
     with db.transaction():
         found = store.find_list(db, list_name)
         mailing_list = found or store.create_list(db, list_name, moment)

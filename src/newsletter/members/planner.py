@@ -18,6 +18,7 @@ from newsletter.members.addresses import (
     InvalidAddressError,
     address_hash,
     clean_name,
+    name_too_long,
     normalise_address,
 )
 from newsletter.members.readers import ImportRow
@@ -100,6 +101,8 @@ def plan_import(
             email = normalise_address(row.email)
         except InvalidAddressError as error:
             return PlannedRow(row.where, row.email, Outcome.REJECTED, str(error))
+        if row.opt_out is None and (problem := _long_name(row)):
+            return PlannedRow(row.where, row.email, Outcome.REJECTED, problem)
         if row.opt_out is not None:
             opt_outs[email] = PlannedSuppression(email, row.opt_out.reason, row.opt_out.all_lists)
             first_seen.setdefault(email, (row.part, row.line))
@@ -131,6 +134,14 @@ def plan_import(
         rows=tuple(planned),
         suppressions=tuple(opt_outs.values()),
         counts={outcome: counts[outcome] for outcome in Outcome},
+    )
+
+
+def _long_name(row: ImportRow) -> str | None:
+    return (
+        name_too_long("first name", row.first_name)
+        or name_too_long("last name", row.last_name)
+        or name_too_long("name", row.name)
     )
 
 

@@ -19,7 +19,7 @@ from typing import ClassVar, NamedTuple, Protocol
 
 from newsletter.errors import MemberError
 from newsletter.members.records import SuppressionReason
-from newsletter.members.tables import Table, mailchimp_part_kind, read_tables
+from newsletter.members.tables import Table, mailchimp_part_kind, one_line, read_tables
 
 
 class Field(StrEnum):
@@ -153,11 +153,18 @@ def find_columns(label: str, header: Sequence[str], overrides: Mapping[Field, st
     for index, cell in enumerate(header):
         if "@" in cell:
             return Columns({Field.EMAIL: index}, {}, has_header=False)
-    shown = ", ".join(f'"{cell}"' for cell in header if cell.strip()) or "none"
     raise MemberError(
-        f"{label}: no e-mail column found (columns: {shown})",
+        f"{label}: no e-mail column found (columns: {_shown_columns(header)})",
         'name it "E-Mail", or tell which column it is: --column "email=COLUMN"',
     )
+
+
+def _shown_columns(header: Sequence[str], with_empty: bool = False) -> str:
+    """The header row as a message quotes it: on one line, at most 20 columns."""
+    cells = [cell for cell in header if with_empty or cell.strip()]
+    shown = ", ".join(f'"{one_line(cell, 40)}"' for cell in cells[:20])
+    more = f" and {len(cells) - 20} more" if len(cells) > 20 else ""
+    return (shown + more) or "none"
 
 
 def _override_index(label: str, header: Sequence[str], wanted: str) -> int:
@@ -169,9 +176,8 @@ def _override_index(label: str, header: Sequence[str], wanted: str) -> int:
             return index
     if wanted.isdigit() and 1 <= int(wanted) <= len(header):
         return int(wanted) - 1
-    shown = ", ".join(f'"{cell}"' for cell in header)
     raise MemberError(
-        f'{label}: there is no column "{wanted}" (columns: {shown})',
+        f'{label}: there is no column "{wanted}" (columns: {_shown_columns(header, True)})',
         "use one of these names, or the column's number counted from 1",
     )
 

@@ -49,7 +49,13 @@ def clean_text(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
+# Imports limit names (members.addresses.MAX_NAME); what reaches a header anyway (an older
+# database, first and last name together) is cut, so a To: line stays within 998 octets.
+MAX_DISPLAY_NAME = 200
+
+
 def mail_address(display_name: str, address: str) -> Address:
+    display_name = clean_text(display_name)[:MAX_DISPLAY_NAME].rstrip()
     address = clean_text(address)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
@@ -58,7 +64,7 @@ def mail_address(display_name: str, address: str) -> Address:
         domain = _punycode(domain)
     except UnicodeError:
         raise MessageError(f'"{address}": the domain "{domain}" is not valid') from None
-    return Address(display_name=clean_text(display_name), username=local, domain=domain)
+    return Address(display_name=display_name, username=local, domain=domain)
 
 
 @lru_cache(maxsize=4096)

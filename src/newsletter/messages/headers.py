@@ -4,6 +4,8 @@ The email package folds a header in about a millisecond, more than all the rest 
 member's message; these lines are plain text in the common cases (ASCII, short) and
 an RFC 2047 encoded word for a name with umlauts or emoji. Anything else goes through the
 stdlib's folding with compose.py's policy, so every line decodes as compose_message's.
+No line passes SMTP's 998 octets: ``compose.mail_address`` cuts display names to
+``MAX_DISPLAY_NAME`` characters, which the stdlib can always fold.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def address_line(name: str, address: Address) -> bytes:
     if not address.username.isascii():
         # A local part with umlauts has no ASCII spelling: such a message goes by SMTPUTF8,
         # whose headers are UTF-8 (RFC 6532), as the stdlib writes them too.
-        line = f"{name}: {address}"
-        return (line + "\r\n").encode("utf-8") if len(line) <= _MAX_LINE else folded(name, address)
+        utf8 = f"{name}: {address}\r\n".encode()
+        # The limit is in octets, and an umlaut is two of them.
+        return utf8 if len(utf8) <= _MAX_LINE + 2 else folded(name, address)
     if address.display_name.isascii():
         # The stdlib's own quoting of the name (str), on one line.
         return header_line(name, str(address))
