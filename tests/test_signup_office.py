@@ -80,3 +80,22 @@ def test_without_signup_there_is_no_form(cli: CliRun) -> None:
     result = cli("signup-form")
     assert result.exit_code == 1
     assert "there is no [signup] table" in result.stderr
+
+
+def test_members_export_carries_the_consent_columns(workspace: Workspace, cli: CliRun) -> None:
+    import csv
+    import io
+
+    confirmed(workspace, "nora@example.org")
+    result = cli("members", "export")
+    assert result.exit_code == 0, result.output
+    header, row = list(csv.reader(io.StringIO(result.stdout)))
+    record = dict(zip(header, row, strict=True))
+    assert record["email"] == "nora@example.org" and record["basis"] == "consent"
+    assert record["consent_method"] == "double_opt_in"
+    assert record["consent_source"] == "web form"
+    assert record["consent_text_version"] == CONSENT.version
+    assert record["consent_requested_at"] == "2026-11-26T07:00:00+00:00"
+    assert record["consent_confirmed_at"] == "2026-11-26T09:00:00+00:00"
+    assert record["consent_ip"] == "203.0.113.7"
+    assert record["consent_text"] == CONSENT.wording

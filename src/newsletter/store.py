@@ -26,6 +26,7 @@ from newsletter.errors import MemberError, NewsletterError
 from newsletter.members.addresses import address_hash
 from newsletter.members.records import (
     Basis,
+    ConsentColumns,
     ConsentMethod,
     ConsentRecord,
     KnownMember,
@@ -771,7 +772,8 @@ def iter_listings(
     cursor = db.execute(
         """
         SELECT m.email, m.first_name, m.last_name, m.name, l.name, s.status, s.basis,
-               s.subscribed_at
+               s.subscribed_at, s.consent_method, s.consent_source, s.consent_text_version,
+               s.consent_requested_at, s.consent_confirmed_at, s.consent_ip, s.consent_text
         FROM subscriptions s JOIN members m ON m.id = s.member_id JOIN lists l ON l.id = s.list_id
         WHERE (? IS NULL OR s.list_id = ?) AND (? IS NULL OR s.status = ?)
         ORDER BY l.name, m.email
@@ -788,6 +790,15 @@ def iter_listings(
             status=SubscriptionStatus(row[5]),
             basis=Basis(row[6]),
             subscribed_at=_parse_time(row[7]),
+            consent=ConsentColumns(
+                method=row[8],
+                source=row[9],
+                text_version=row[10],
+                requested_at=_parse_time(row[11]) if row[11] else None,
+                confirmed_at=_parse_time(row[12]) if row[12] else None,
+                ip=row[13],
+                text=row[14],
+            ),
         )
 
 
