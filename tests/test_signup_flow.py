@@ -26,7 +26,7 @@ from newsletter.web.app import create_app
 from newsletter.web.config import web_config
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
-from tests.web_support import NOW, local_client, recipients, serving, subscribe
+from tests.web_support import NOW, local_client, recipients, serving, subscribe, with_settings
 
 SIGNUP = "/anmelden"
 
@@ -339,3 +339,18 @@ def test_with_welcome_on_a_confirmed_sign_up_gets_a_welcome_mail(
         welcome = site.mails(2)[1]
         assert welcome["Subject"] == "Willkommen beim Newsletter von Grüne Musterstadt"
         assert text_part(welcome).startswith("Hallo Nora,\r\n\r\ndeine Anmeldung ist bestätigt.")
+
+
+def test_in_english_the_form_and_the_mail_are_english(
+    workspace: Workspace, mail_sink: MailSink
+) -> None:
+    english = with_signup(with_settings(workspace, locale="en"), mail_sink)
+    for site in start_site(english, mail_sink):
+        form = site.client.get(SIGNUP).text
+        assert '<html lang="en">' in form
+        assert "Yes, I want to receive the newsletter of Grüne Musterstadt" in form
+        assert "please check your inbox" in site.sign_up("nora@example.org").text
+        [mail] = site.mails(1)
+        assert mail["Subject"] == "Please confirm your sign-up"
+        assert text_part(mail).startswith("Hello,\r\n\r\nsomeone")
+        assert "Confirm now" in site.client.get(site.link_of(mail)).text

@@ -106,6 +106,8 @@ def signup_routes(
         subscription_id = verified_unsubscribe(request.query_params.get("token", ""))
         if subscription_id is None:
             return HTMLResponse(pages.invalid_link(), 400)
+        # Each choice is kept on a web server until sync: a signed link must not fill it.
+        _limited(limiter, request)
         form = await request.form(max_files=0, max_fields=_MAX_FIELDS)
         asked = {str(v) for v in form.getlist("lists")}
         chosen = tuple(name for name in lists if name in asked)
