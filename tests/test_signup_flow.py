@@ -168,6 +168,7 @@ def test_sign_up_mail_get_changes_nothing_post_confirms_and_the_next_send_reache
 
 
 def _prepare_the_four_kinds(workspace: Workspace) -> None:
+    subscribe(workspace, "mitglied@example.org", "mitglieder")
     subscribe(workspace, "abo@example.org", "newsletter")
     subscribe(workspace, "weg@example.org", "newsletter")
     subscribe(workspace, "vergessen@example.org", "newsletter")
@@ -208,6 +209,13 @@ def test_an_unsubscribed_or_forgotten_address_comes_back_only_by_confirming(site
     }  # fmt: skip
     [record] = consents(site.workspace, "vergessen@example.org")
     assert record.source == "web form" and record.confirmed_at == NOW
+    # Consent to the public list is not consent to the others: they stay suppressed.
+    with store.open_database(site.workspace.database_path) as db:
+        kept = {
+            (s.list_name, s.reason.value)
+            for s in store.suppressions_of(db, "vergessen@example.org")
+        }
+    assert kept == {("mitglieder", "forgotten")}
 
 
 def test_one_confirmation_mail_per_address_per_24_hours(site: Site) -> None:
