@@ -46,6 +46,16 @@ def _send(db: store.Database, sink: ScriptedSink, **options: object) -> RunSumma
     )
 
 
+def _send_to(db: store.Database, port: int) -> RunSummary:
+    return send_run(
+        smtp_settings(port),
+        None,
+        from_journal(journal.due(db, ISSUE)),
+        journal.Journal(db, ISSUE, now=lambda: NOW),
+        clock=FakeClock(),
+    )
+
+
 def _statuses(db: store.Database) -> dict[str, str]:
     rows = db.execute("SELECT email, status FROM deliveries WHERE issue = ?", (ISSUE,))
     return dict(rows.fetchall())
@@ -55,9 +65,10 @@ def test_a_send_records_every_member_as_sent_with_its_message_id(db: store.Datab
     list_id = add_members(db, MEMBERS, "mitglieder")
     prepared = journal.prepare(db, ISSUE, list_id, "build-1", NOW)
     assert (prepared.first_send, prepared.added, prepared.due) == (True, 10, 10)
-    assert journal.is_sent(db, ISSUE)
+    assert not journal.is_sent(db, ISSUE)  # until the relay takes the first message
     with ScriptedSink() as sink:
         summary = _send(db, sink)
+    assert journal.is_sent(db, ISSUE)
     assert summary.accepted == 10
     assert sorted(m.recipients[0] for m in sink.received) == sorted(MEMBERS)
     state = journal.status(db, ISSUE)
@@ -107,9 +118,43 @@ def test_sending_to_a_second_list_adds_only_its_new_members(db: store.Database) 
 def test_a_changed_build_is_refused_once_the_issue_is_sent(db: store.Database) -> None:
     list_id = add_members(db, MEMBERS[:2], "mitglieder")
     journal.prepare(db, ISSUE, list_id, "build-1", NOW)
+    with ScriptedSink() as sink:
+        _send(db, sink)
     with pytest.raises(DeliveryError) as caught:
         journal.prepare(db, ISSUE, list_id, "build-2", NOW)
     assert "has changed since its first send started" in str(caught.value)
+
+
+def test_a_send_that_could_not_connect_fixes_nothing(db: store.Database) -> None:
+    list_id = add_members(db, MEMBERS[:2], "mitglieder")
+    journal.prepare(db, ISSUE, list_id, "build-1", NOW)
+    with ScriptedSink() as sink:
+        port = sink.port
+    with pytest.raises(DeliveryError, match="cannot connect"):
+        _send_to(db, port)
+    assert not journal.is_sent(db, ISSUE)
+    assert journal.status(db, ISSUE).started_at is None
+    # Another build, and members who joined since, are still welcome.
+    add_members(db, MEMBERS[2:3], "mitglieder")
+    again = journal.prepare(db, ISSUE, list_id, "build-2", NOW)
+    assert (again.first_send, again.resumed, again.added, again.due) == (True, False, 1, 3)
+
+
+def test_members_who_joined_after_the_first_send_need_include_new(db: store.Database) -> None:
+    list_id = add_members(db, MEMBERS[:3], "mitglieder")
+    journal.prepare(db, ISSUE, list_id, "build-1", NOW)
+    with ScriptedSink() as sink:
+        _send(db, sink)
+        add_members(db, MEMBERS[3:5], "mitglieder")
+        assert journal.count_planned(db, ISSUE, list_id) == 0
+        assert list(journal.planned(db, ISSUE, list_id)) == []
+        fixed = journal.prepare(db, ISSUE, list_id, "build-1", NOW)
+        assert (fixed.resumed, fixed.added, fixed.due, fixed.left_out) == (True, 0, 0, 2)
+        assert journal.count_planned(db, ISSUE, list_id, include_new=True) == 2
+        included = journal.prepare(db, ISSUE, list_id, "build-1", NOW, include_new=True)
+        assert (included.added, included.due) == (2, 2)
+        _send(db, sink)
+    assert [sink.count(a) for a in MEMBERS[:5]] == [1] * 5
 
 
 def test_a_hard_bounce_fails_the_member_and_suppresses_the_address(db: store.Database) -> None:

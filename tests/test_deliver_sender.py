@@ -6,7 +6,10 @@ test time, so a run that would take an hour in real life takes a moment here.
 
 from __future__ import annotations
 
+import queue
 import socket
+import threading
+from typing import TypeVar
 
 import pytest
 
@@ -26,6 +29,8 @@ from tests.deliver_support import (
     outgoing,
     smtp_settings,
 )
+
+T = TypeVar("T")
 
 ADDRESSES = [f"mitglied{n:02d}@example.org" for n in range(1, 21)]
 
@@ -351,3 +356,48 @@ def test_security_none_is_refused_for_a_remote_host() -> None:
     with pytest.raises(DeliveryError) as caught:
         send_run(settings, None, [], RecordingLog())
     assert "only allowed for a server on this machine" in str(caught.value)
+
+
+class _CtrlCAfterTakingAReply(FakeClock):
+    """Ctrl-C in the one place it loses a reply: just after the wait took it off the queue."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.replies = 0
+        self.after = after
+
+    def wait(self, events: queue.SimpleQueue[T], seconds: float) -> T | None:
+        event = super().wait(events, seconds)
+        if event is not None:
+            self.replies += 1
+            if self.replies == self.after:
+                raise KeyboardInterrupt
+        return event
+
+
+def test_ctrl_c_that_loses_a_reply_ends_the_send_and_leaves_that_message_uncertain() -> None:
+    clock = _CtrlCAfterTakingAReply(after=3)
+    messages = outgoing(ADDRESSES[:10])
+    log = RecordingLog()
+    ended: list[BaseException] = []
+
+    def run(port: int) -> None:
+        try:
+            send_run(smtp_settings(port, concurrency=2), None, messages, log, clock=clock)
+        except KeyboardInterrupt as interrupt:
+            ended.append(interrupt)
+
+    with ScriptedSink() as sink:
+        # In a thread, so that a send waiting forever for the lost reply fails the test.
+        sending = threading.Thread(target=run, args=(sink.port,), daemon=True)
+        sending.start()
+        sending.join(timeout=20)
+        assert not sending.is_alive(), "the send hung after Ctrl-C"
+    assert len(ended) == 1
+    # What was recorded is right, and the lost message is left started without an
+    # outcome (``sending`` in the journal): the next send sends it again, as uncertain.
+    assert log.closed
+    recorded = log.final()
+    unrecorded = [key for key in log.started if key not in recorded]
+    assert len(unrecorded) == 1
+    assert all(outcome.result is Result.ACCEPTED for outcome in recorded.values())

@@ -76,8 +76,9 @@ def test_declining_the_confirmation_sends_nothing_and_freezes_nothing(
     ready: Workspace, mail_sink: MailSink
 ) -> None:
     result = run(ready, "send", SLUG, input="n\n")
-    assert result.exit_code == 1
+    assert result.exit_code == 0
     assert "Send 2026-11 to 14 members now?" in result.stdout
+    assert "Nothing was sent." in result.stdout
     assert mail_sink.received == []
     assert read_sent_mark(ready.issues_dir / SLUG) is None
     assert "has not been sent yet" in run(ready, "status", SLUG).stdout

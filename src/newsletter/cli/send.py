@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from newsletter.cli.state import err, out, state, warn_about_database
+from newsletter.cli.state import err, notice, out, state, warn_about_database
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -60,11 +60,45 @@ def _show_plan(plan: SendPlan) -> None:
     table.add_column(overflow="fold")
     table.add_row("Issue", plan.slug + (" (resuming an earlier send)" if plan.resumed else ""))
     table.add_row("Subject", plan.subject)
-    table.add_row("List", plan.list_name)
-    table.add_row("Recipients", str(plan.recipients))
+    table.add_row(
+        "List", plan.list_name + (" (finishing its unfinished send)" if plan.finishing else "")
+    )
+    recipients = str(plan.recipients)
+    if plan.again:
+        recipients += f" ({plan.again} again: cut off in flight before)"
+    table.add_row("Recipients", recipients)
+    if plan.new and plan.include_new:
+        table.add_row("Joined since", f"{plan.new} subscribed since the first send: included")
+    elif plan.new:
+        table.add_row("Joined since", f"{plan.new} subscribed since the first send: left out")
+    for other in plan.others:
+        table.add_row("Unfinished", f"{other.name}: {other.due} to go (--list {other.name})")
     table.add_row("SMTP server", f"{plan.smtp.host}:{plan.smtp.port} ({plan.smtp.security})")
     table.add_row("Expected duration", f"{_duration(plan.expected_seconds)} (rate limit {rate})")
     out.print(table)
+    if plan.new and not plan.include_new:
+        out.print(
+            f"The recipients were fixed by the first send to {plan.list_name}; to send this "
+            f"issue to the {plan.new} subscribed since as well, add --include-new.",
+            markup=False,
+        )
+
+
+def _again(ctx: typer.Context, plan: SendPlan, *, offline: bool) -> str:
+    """The command that goes on with this send: every option that matters repeated."""
+    import os
+    import shlex
+    import subprocess
+
+    words = ["newsletter"]
+    workspace = state(ctx).workspace_option
+    if workspace is not None:
+        words += ["--workspace", str(workspace)]
+    words += ["send", plan.slug, "--list", plan.list_name]
+    if offline:
+        words.append("--offline")
+    # Quoted for the shell staff type it into: cmd and PowerShell take "...", not '...'.
+    return subprocess.list2cmdline(words) if os.name == "nt" else shlex.join(words)
 
 
 def _progress_bar(total: int) -> tuple[Bar, Callable[[Progress], None]]:
@@ -148,7 +182,8 @@ def send(
         typer.Option(
             "--test",
             metavar="ADDRESS",
-            help='Send only to this address (repeatable), with "[TEST]" in the subject.',
+            help='Send only to this address (repeatable), with "[TEST]" in the subject; '
+            "renders the issue first when its build is out of date.",
         ),
     ] = None,
     dry_run: Annotated[
@@ -167,17 +202,30 @@ def send(
             "--offline", help="Send without a recent sync with the web server (web_remote)."
         ),
     ] = False,
+    include_new: Annotated[
+        bool,
+        typer.Option(
+            "--include-new",
+            help="Also send to members subscribed since this list's first send of the issue "
+            "(without it, a later run only finishes that first set).",
+        ),
+    ] = False,
 ) -> None:
     """Send an issue to a list: one personal message per member, resumable at any time.
 
     Shows a summary and asks before anything goes out. Interrupted (Ctrl-C, a crash)?
-    Run the same command again: nobody is skipped and nobody gets it twice.
+    Run the command it shows again: nobody is skipped and nobody gets it twice. Without
+    --list, an unfinished send to another list is finished, never a second one started.
+
+    --test renders the issue first when issue.md or a template changed since the last
+    render, so the test mail shows your edits (a sent issue keeps its build).
 
     Example: newsletter send 2026-11 --test ich@example.org
     """
     from newsletter.deliver.campaign import (
         messages_for_test_send,
         plan_send,
+        render_if_stale,
         run_dry,
         run_send,
         run_test_send,
@@ -189,6 +237,11 @@ def send(
     warn_about_database(workspace)
     if test:
         smtp = workspace.settings.require_smtp()
+        rendered = render_if_stale(workspace, folder, on_create=notice)
+        if rendered is not None:
+            out.print(f"Rendered {folder.name} first: {rendered.reason}.", markup=False)
+            for warning in rendered.build.result.warnings:
+                err.print(f"Warning: {warning}", style="yellow", markup=False)
         messages = messages_for_test_send(workspace, folder, test, clock=_now)
         password = _password(smtp)
         bar, update = _progress_bar(len(messages))
@@ -199,7 +252,9 @@ def send(
             out.print(f"Failed: {failure.recipient}: {failure.reason}", markup=False)
         raise typer.Exit(1 if summary.failures else 0)
 
-    plan = plan_send(workspace, folder, list_name, offline=offline, now=_now())
+    plan = plan_send(
+        workspace, folder, list_name, offline=offline, now=_now(), include_new=include_new
+    )
     if dry_run:
         built = run_dry(plan, folder=save, clock=_now)
         out.print(
@@ -218,17 +273,19 @@ def send(
     if plan.recipients == 0:
         out.print("Nobody to send to: everyone on the list has this issue already.")
         return
-    if not yes:
-        typer.confirm(f"Send {plan.slug} to {plan.recipients} members now?", abort=True)
+    if not yes and not typer.confirm(f"Send {plan.slug} to {plan.recipients} members now?"):
+        out.print("Nothing was sent.")
+        return
     password = _password(plan.smtp)
     bar, update = _progress_bar(plan.recipients)
+    again = _again(ctx, plan, offline=offline)
     try:
         with bar:
             result = run_send(plan, password, progress=update, clock=_now)
     except KeyboardInterrupt:
         err.print(
-            f"Interrupted. Everything sent so far is recorded; run "
-            f"`newsletter send {plan.slug}` again to send the rest.",
+            f"Interrupted. Everything sent so far is recorded; run `{again}` again to send "
+            "the rest.",
             markup=False,
         )
         raise typer.Exit(1) from None
@@ -258,7 +315,7 @@ def status(
 
     from newsletter import store
     from newsletter.deliver import journal
-    from newsletter.issue import issue_folder
+    from newsletter.issue import SENT_MARK, issue_folder, read_sent_mark
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
@@ -267,6 +324,14 @@ def status(
         current = journal.status(db, folder.name)
     if current.started_at is None:
         out.print(f"{folder.name} has not been sent yet.")
+        if read_sent_mark(folder) is not None:
+            # Earlier versions wrote the mark before the relay had taken anything.
+            out.print(
+                f"Yet {SENT_MARK} marks it sent, so render and gather leave it alone. If no "
+                f"member got it (an old version wrote the mark before a send that failed), "
+                f"delete {folder / SENT_MARK} to edit it again.",
+                markup=False,
+            )
         return
     started = current.started_at.astimezone()
     out.print(
@@ -287,6 +352,12 @@ def status(
         out.print(
             "Uncertain (a send was cut off while these were in flight; they may have it "
             f"twice): {', '.join(current.uncertain)}",
+            markup=False,
+        )
+    for unfinished in current.unfinished:
+        out.print(
+            f"Unfinished: {unfinished.name}, {unfinished.due} to go; finish it with "
+            f"newsletter send {folder.name} --list {unfinished.name}",
             markup=False,
         )
 

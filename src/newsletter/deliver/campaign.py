@@ -1,9 +1,10 @@
 """One send of an issue, end to end: what it would do, and doing it.
 
-``plan_send`` only reads (for the summary before the confirmation); ``run_send`` freezes
-the issue, snapshots the list into the journal and sends what is due; ``run_test_send``
-mails a few addresses with "[TEST]" and leaves the journal alone; ``run_dry`` builds
-every message and sends nothing.
+``plan_send`` only reads (for the summary before the confirmation); ``run_send``
+snapshots the list into the journal and sends what is due, and the issue is sent (and
+frozen) from the first message the relay accepts; ``run_test_send`` mails a few
+addresses with "[TEST]" and leaves the journal alone; ``run_dry`` builds every message
+and sends nothing.
 """
 
 from __future__ import annotations
@@ -24,18 +25,20 @@ from newsletter.deliver.sender import (
     RunSummary,
     send_run,
 )
-from newsletter.errors import DeliveryError, MessageError
+from newsletter.errors import DeliveryError, IssueError, MessageError
 from newsletter.issue import SentMark, load_issue, read_sent_mark, write_sent_mark
 from newsletter.keys import load_keys
 from newsletter.members.manage import address
-from newsletter.members.records import Recipient
+from newsletter.members.records import MailingList, Recipient
 from newsletter.messages.compose import new_message_id
 from newsletter.messages.dryrun import DryRun, dry_run
 from newsletter.messages.signing import load_signer
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.build import (
     SAMPLE_SUBSCRIPTION_ID,
+    Build,
     build_hash,
+    build_issue,
     check_build_current,
     load_build,
 )
@@ -55,10 +58,16 @@ class SendPlan:
     subject: str
     list_name: str
     list_id: int
-    recipients: int  # messages this send would hand to the server now
+    recipients: int  # messages this send will hand to the server now, uncertain ones included
+    again: int  # of them: cut off in flight by an earlier send, sent again (uncertain)
     smtp: SmtpSettings
     expected_seconds: float  # the least the rate limit allows for them
-    resumed: bool  # a real send of this issue started before
+    resumed: bool  # this list's send of the issue started before: its recipients are fixed
+    include_new: bool  # members subscribed since the first send are added
+    new: int  # members subscribed since the first send: added (include_new) or left out
+    # No --list: the issue's list, or the one list whose send is unfinished (finished now).
+    finishing: bool
+    others: tuple[journal.Unfinished, ...]  # other lists whose send is unfinished
 
 
 @dataclass(frozen=True)
@@ -69,34 +78,73 @@ class SendResult:
 
 
 def plan_send(
-    workspace: Workspace, issue_dir: Path, list_name: str | None, *, offline: bool, now: datetime
+    workspace: Workspace,
+    issue_dir: Path,
+    list_name: str | None,
+    *,
+    offline: bool,
+    now: datetime,
+    include_new: bool = False,
 ) -> SendPlan:
     """Check everything a send needs and count its recipients; writes nothing."""
     settings = workspace.settings
     smtp = settings.require_smtp()
     if not offline:
         require_recent_sync(workspace, now)
-    resumed = read_sent_mark(issue_dir) is not None
-    if not resumed:
-        # Once sent, the build is frozen: templates edited since (for the next issue)
-        # must not stop the rest of this one.
-        check_build_current(workspace, issue_dir)
-    email = load_build(issue_dir)
-    name = list_name or load_issue(issue_dir).list_name or settings.newsletter.default_list
+    slug = issue_dir.name
     with store.open_database(workspace.database_path) as db:
-        mailing_list = store.require_list(db, name)
-        count = journal.count_planned(db, issue_dir.name, mailing_list.id)
+        if read_sent_mark(issue_dir) is None and not journal.is_sent(db, slug):
+            # Once sent, the build is frozen: templates edited since (for the next issue)
+            # must not stop the rest of this one.
+            check_build_current(workspace, issue_dir)
+        email = load_build(issue_dir)
+        default = load_issue(issue_dir).list_name or settings.newsletter.default_list
+        mailing_list, finishing = _choose_list(db, slug, list_name, default)
+        # The very statements the send runs, rolled back: the count is what goes out.
+        prepared = journal.preview(
+            db, slug, mailing_list.id, build_hash(issue_dir), now, include_new=include_new
+        )
+        others = tuple(u for u in journal.unfinished(db, slug) if u.list_id != mailing_list.id)
     return SendPlan(
         workspace=workspace,
         issue_dir=issue_dir,
-        slug=issue_dir.name,
+        slug=slug,
         subject=email.subject,
         list_name=mailing_list.name,
         list_id=mailing_list.id,
-        recipients=count,
+        recipients=prepared.due,
+        again=prepared.recovered,
         smtp=smtp,
-        expected_seconds=minimum_duration(smtp.rate, count),
-        resumed=resumed,
+        expected_seconds=minimum_duration(smtp.rate, prepared.due),
+        resumed=prepared.resumed,
+        include_new=include_new,
+        new=(prepared.added if include_new else prepared.left_out) if prepared.resumed else 0,
+        finishing=finishing,
+        others=others,
+    )
+
+
+def _choose_list(
+    db: store.Database, slug: str, named: str | None, default: str
+) -> tuple[MailingList, bool]:
+    """The list a send goes to, and whether it was chosen to finish an unfinished send.
+
+    Without --list, a send never starts a second list while another one's is unfinished:
+    it finishes that one when it is the only one, and otherwise asks which.
+    """
+    if named is not None:
+        return store.require_list(db, named), False
+    started = journal.unfinished(db, slug)
+    fallback = store.find_list(db, default)
+    if all(fallback is not None and u.list_id == fallback.id for u in started):
+        return store.require_list(db, default), False
+    if len(started) == 1:
+        return store.require_list(db, started[0].name), True
+    names = " and ".join(f"{u.name} ({u.due} to go)" for u in started)
+    options = " or ".join(f"--list {u.name}" for u in started)
+    raise DeliveryError(
+        f"the sends of {slug} to {names} are unfinished",
+        f"say which one to finish: newsletter send {slug} {options}",
     )
 
 
@@ -152,14 +200,24 @@ def _send(
 ) -> SendResult:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
     frozen = build_hash(plan.issue_dir)
-    with store.open_database(plan.workspace.database_path) as db:
-        prepared = journal.prepare(db, plan.slug, plan.list_id, frozen, clock())
+
+    def mark_sent(at: datetime) -> None:
+        # The issue is sent, and frozen, from the first message the relay takes; a send
+        # that could not connect leaves it as it was (issue 13).
         if read_sent_mark(plan.issue_dir) is None:
-            write_sent_mark(plan.issue_dir, SentMark(clock(), frozen))
-        log = journal.Journal(db, plan.slug, now=clock)
+            write_sent_mark(plan.issue_dir, SentMark(at, frozen))
+
+    with store.open_database(plan.workspace.database_path) as db:
+        prepared = journal.prepare(
+            db, plan.slug, plan.list_id, frozen, clock(), include_new=plan.include_new
+        )
+        if not prepared.first_send:
+            # A crash may have come between the relay's 250 and the mark.
+            mark_sent(clock())
+        log = journal.Journal(db, plan.slug, now=clock, on_sent=mark_sent)
 
         def messages() -> Iterator[Outgoing]:
-            for delivery in journal.due(db, plan.slug):
+            for delivery in journal.due(db, plan.slug, plan.list_id):
                 try:
                     message = template.fill(delivery.recipient, date=clock())
                 except MessageError as error:
@@ -188,6 +246,30 @@ def _test_recipients(addresses: Iterable[str]) -> list[Recipient]:
     """Test addresses as recipients of a made-up subscription (their unsubscribe link
     is signed like a member's but names nobody)."""
     return [Recipient(SAMPLE_SUBSCRIPTION_ID, 0, address(given), "", "", "") for given in addresses]
+
+
+@dataclass(frozen=True)
+class Rerendered:
+    build: Build
+    reason: str  # why the build was out of date
+
+
+def render_if_stale(
+    workspace: Workspace, issue_dir: Path, on_create: Callable[[str], None] | None = None
+) -> Rerendered | None:
+    """Before a test send: render the issue when its build is older than issue.md or a
+    template (or missing), with the very function ``render`` uses, so the test shows the
+    edits it is there to check. A sent issue keeps its frozen build: that is what goes out."""
+    with store.open_database(workspace.database_path) as db:
+        sent = journal.is_sent(db, issue_dir.name)
+    if sent or read_sent_mark(issue_dir) is not None:
+        return None
+    try:
+        check_build_current(workspace, issue_dir)
+    except IssueError as stale:
+        keys = load_keys(workspace, on_create=on_create)
+        return Rerendered(build_issue(workspace, issue_dir, keys.unsubscribe), stale.message)
+    return None
 
 
 def messages_for_test_send(
@@ -220,6 +302,5 @@ def run_test_send(
 def run_dry(plan: SendPlan, *, folder: Path | None, clock: Clock) -> DryRun:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
     with store.open_database(plan.workspace.database_path) as db:
-        return dry_run(
-            template, journal.planned(db, plan.slug, plan.list_id), date=clock(), folder=folder
-        )
+        recipients = journal.planned(db, plan.slug, plan.list_id, include_new=plan.include_new)
+        return dry_run(template, recipients, date=clock(), folder=folder)

@@ -188,6 +188,10 @@ class _Run:
         self._waiting: list[_Waiting] = []
         self._order = itertools.count()
         self._idle = smtp.concurrency
+        # Messages handed to the workers whose reply is not in ``_events`` yet: told apart
+        # from replies taken off the queue but never handled (see _drain).
+        self._outstanding = 0
+        self._outstanding_lock = threading.Lock()
         self._stop: DeliveryError | None = None
         self._crash: Exception | None = None
         self._connect_failures = 0
@@ -255,9 +259,22 @@ class _Run:
             return None
 
     def _drain(self) -> None:
-        """Let the messages in flight finish, so the journal knows their fate."""
+        """Let the messages in flight finish, so the journal knows their fate.
+
+        A Ctrl-C can land between taking a reply off the queue and handling it; that
+        reply is gone, and waiting for it would hang. So the wait ends when no worker
+        holds a message any more: the lost ones stay ``sending`` in the journal, and the
+        next send sends them again as uncertain, as after a crash.
+        """
         while self._in_flight:
-            self._handle(*self._events.get())
+            try:
+                event = self._events.get(timeout=0.05)
+            except queue.Empty:
+                with self._outstanding_lock:
+                    if self._outstanding == 0 and self._events.empty():
+                        return
+                continue
+            self._handle(*event)
 
     @property
     def _in_flight(self) -> int:
@@ -283,6 +300,8 @@ class _Run:
             return
         self._log.starting([task.message for task in batch])
         self._faults.reached("before-data")
+        with self._outstanding_lock:
+            self._outstanding += len(batch)
         for task in batch:
             self._tasks.put(task)
         self._idle -= len(batch)
@@ -463,5 +482,7 @@ class _Run:
                 attempt = connection.send(task.message.envelope)
             except Exception as error:  # handed to the main thread, which decides
                 attempt = error
-            self._events.put((task, attempt))
+            with self._outstanding_lock:
+                self._events.put((task, attempt))
+                self._outstanding -= 1
         connection.close()
