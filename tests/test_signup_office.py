@@ -99,3 +99,17 @@ def test_members_export_carries_the_consent_columns(workspace: Workspace, cli: C
     assert record["consent_confirmed_at"] == "2026-11-26T09:00:00+00:00"
     assert record["consent_ip"] == "203.0.113.7"
     assert record["consent_text"] == CONSENT.wording
+
+
+def test_serve_with_signup_but_no_smtp_says_the_web_side_sends_mail(
+    workspace: Workspace, cli: CliRun
+) -> None:
+    text = workspace.settings_file.read_text(encoding="utf-8")
+    text = re.sub(r"\[smtp\]\n(.*\n)*?\n", "", text) + '\n[signup]\nlists = ["newsletter"]\n'
+    workspace.settings_file.write_text(text, encoding="utf-8")
+    result = cli("serve", "--port", "0")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert (
+        "[signup] needs an [smtp] table: the web side sends the confirmation mails" in result.stderr
+    )
