@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from newsletter import store
-from newsletter.members.addresses import clean_name
+from newsletter.members.addresses import InvalidAddressError, clean_name, normalise_address
 from newsletter.members.records import (
     Basis,
     ConsentMethod,
@@ -52,7 +52,9 @@ def _consent(request: Request, source: str) -> ConsentRecord:
 def _sign_up(
     db: store.Database, request: Request, public_lists: Sequence[str], now: datetime
 ) -> bool:
-    email = request.email
+    email = _normalised(request.email)
+    if email is None:
+        return False
     public = {name.casefold() for name in public_lists}
     # Only lists this office opened to the public (a web server's sign-up, too).
     lists = [n for n in request.lists if not public or n.casefold() in public]
@@ -117,9 +119,18 @@ def _narrow_suppressions(db: store.Database, email: str, list_id: int, now: date
 
 def _change_address(db: store.Database, request: Request) -> bool:
     subscription = store.find_subscription(db, request.subscription_id or "")
-    if subscription is None:
+    email = _normalised(request.email)
+    if subscription is None or email is None:
         return False
-    return store.change_member_address(db, subscription.member_id, request.email)
+    return store.change_member_address(db, subscription.member_id, email)
+
+
+def _normalised(given: str) -> str | None:
+    """The address as stored; None for one that is not (a web server's may be anything)."""
+    try:
+        return normalise_address(given)
+    except InvalidAddressError:
+        return None
 
 
 def _choose_lists(
