@@ -23,7 +23,7 @@ IN_CI = bool(os.environ.get("CI"))
 # Fuzz tests (tests/test_fuzz_*.py): bounded in CI and `make test`, long with `make fuzz`.
 _FUZZ_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=_FUZZ_CHECKS, derandomize=IN_CI
+    "ci", max_examples=200, deadline=None, suppress_health_check=_FUZZ_CHECKS, derandomize=IN_CI
 )
 settings.register_profile(
     "long", max_examples=5_000, deadline=None, suppress_health_check=_FUZZ_CHECKS

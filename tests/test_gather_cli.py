@@ -60,7 +60,7 @@ def test_gather_writes_the_issue_and_shows_what_it_took_and_skipped(ws: Workspac
         "Wahlkreis-Tour: Unsere Abgeordnete zu Gast in Grünau",
         "Laternenumzug für alle Kinder im Viertel",
     ]
-    assert issue.subject == "Grüne Beispielstadt: Newsletter November 2026"
+    assert issue.subject == "Newsletter November 2026"
     assert issue.date == datetime(2026, 11, 20, 10, 0, tzinfo=BERLIN)
     assert "date: '2026-11-16T18:30:00+01:00'" in issue_text(ws)
     table = " ".join(result.stdout.split())

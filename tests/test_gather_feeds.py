@@ -130,7 +130,8 @@ def test_a_huge_entry_is_cut_with_a_warning() -> None:
     (post,) = result.posts
     assert len(post.body) <= MAX_ENTRY_CHARS + 100
     assert post.body.endswith("</p>")  # cut, but still well-formed
-    assert len(post.summary.split()) == 61  # 60 words and the ellipsis
+    assert len(post.summary.split()) == 60  # ten sentences of six words: ends at one
+    assert post.summary.endswith("Haushalt.")
     (warning,) = result.warnings
     assert warning.startswith('entry "Die längste Rede" is very large')
 

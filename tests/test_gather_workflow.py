@@ -149,9 +149,7 @@ def test_the_preheader_follows_the_posts_until_staff_edit_it(ws: Workspace) -> N
 def test_the_default_subject_follows_the_issues_month(ws: Workspace) -> None:
     result = run_gather(ws, "--slug", "2027-01")
     assert result.exit_code == 0, result.output
-    assert load_issue(ws.issues_dir / "2027-01").subject == (
-        "Grüne Beispielstadt: Newsletter Januar 2027"
-    )
+    assert load_issue(ws.issues_dir / "2027-01").subject == ("Newsletter Januar 2027")
 
 
 @pytest.mark.parametrize(

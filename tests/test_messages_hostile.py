@@ -166,7 +166,7 @@ def test_hostile_content_gets_no_member_value_into_a_foreign_link(issue_dir: Pat
     assert_no_member_value_leaves(text_addresses(text), values)
     # The member's own data is there, once, where the templates put it.
     unsubscribe = f"https://{WEB_HOST}/abmelden?token={token}"
-    assert text.count(token) == 1 and f": {unsubscribe}" in text
+    assert text.count(token) == 1 and f":\r\n{unsubscribe}\r\n" in text
     assert html.count(token) == 1 and f'href="{unsubscribe}"' in html
     assert text.count("Quirinus") == html.count("Quirinus") == 1
     # The hostile text reached the member as written, old markers and all, unfilled.

@@ -77,15 +77,16 @@ def test_screenshots_are_written_at_both_widths_and_in_dark_mode(shots: Screensh
         "screenshot-375.png",
         "screenshot-700.png",
         "screenshot-dark-375.png",
+        "screenshot-dark-700.png",
     ]
     widths = [read_png(path).width for path in shots.files]
     assert widths == [shot.width for shot in SHOTS]
 
 
 def test_the_dark_screenshot_has_a_dark_background(shots: Screenshots) -> None:
-    light, _, dark = shots.files
-    assert typical_brightness(dark) < 50
-    assert typical_brightness(light) > 200
+    light, wide, dark, dark_wide = shots.files
+    assert typical_brightness(dark) < 50 and typical_brightness(dark_wide) < 50
+    assert typical_brightness(light) > 200 and typical_brightness(wide) > 200
 
 
 def test_requests_leaving_the_machine_are_refused_and_reported(shots: Screenshots) -> None:
@@ -139,7 +140,12 @@ def test_render_screenshots_writes_the_pngs_and_the_default_template_has_a_dark_
     )
     assert result.returncode == 0, result.stderr
     build = workspace.issues_dir / issue_2026_12 / "build"
-    for name in ("screenshot-375.png", "screenshot-700.png", "screenshot-dark-375.png"):
+    for name in (
+        "screenshot-375.png",
+        "screenshot-700.png",
+        "screenshot-dark-375.png",
+        "screenshot-dark-700.png",
+    ):
         assert f"{build / name}" in result.stdout
     assert "missing resource" in result.stderr
     assert typical_brightness(build / "screenshot-dark-375.png") < 60

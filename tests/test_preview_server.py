@@ -93,9 +93,12 @@ def test_the_email_shows_at_phone_and_desktop_width(page: Page) -> None:
 
 
 def test_the_two_column_row_stacks_on_the_phone_and_not_on_the_desktop(page: Page) -> None:
-    left, right = column_boxes(email_frame(page, 375))
+    # A post's row: its picture beside the text on desktop, above it (full width) on phones.
+    row = ".nl-thumb, .nl-copy"
+    left, right = column_boxes(email_frame(page, 375), row)[:2]
     assert right.top >= left.bottom - 1, "the columns do not stack at 375 px"
-    left, right = column_boxes(email_frame(page, 700))
+    assert left.right - left.left == pytest.approx(right.right - right.left, abs=1)
+    left, right = column_boxes(email_frame(page, 700), row)[:2]
     assert left.top == pytest.approx(right.top, abs=1) and right.left >= left.right - 1
 
 

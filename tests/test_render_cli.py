@@ -127,7 +127,7 @@ def test_unclosed_jinja_tag_is_a_one_line_error(ws: Workspace) -> None:
 
 def test_undefined_variable_names_file_and_line(ws: Workspace) -> None:
     template = ws.templates_dir / "email.mjml"
-    edit(template, "{{ newsletter.name }}</mj-text>", "{{ newsletter.nmae }}</mj-text>")
+    edit(template, "{{ newsletter.name }}</a></mj-text>", "{{ newsletter.nmae }}</a></mj-text>")
     lines = template.read_text().splitlines()
     line = next(n for n, text in enumerate(lines, 1) if "newsletter.nmae" in text)
     message = error_line(run(ws, SLUG))

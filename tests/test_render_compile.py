@@ -97,3 +97,11 @@ def test_mjml_that_cannot_compile_names_the_template() -> None:
     with pytest.raises(TemplateError) as error:
         compile_mjml("<mjml><mj-body>", ORIGIN)
     assert str(error.value).startswith("templates/email.mjml: MJML could not compile it")
+
+
+def test_mjmls_reset_stays_in_the_head_and_is_not_copied_into_every_cell(html: str) -> None:
+    # MJML's "table, td { border-collapse ...; mso-table-* }" is meant for the head;
+    # inlined it added 150 bytes to every table cell (11 KB of the sample issue).
+    assert html.count("mso-table-lspace") == 1
+    assert "table, td { border-collapse: collapse; mso-table-lspace: 0pt;" in html
+    assert 'data-premailer="ignore"' not in html

@@ -111,3 +111,29 @@ def test_broken_rendered_document_shows_the_line() -> None:
         check_document("<mjml>\n<mj-body>\n<mj-text><b>x</mj-text>\n</mj-body></mjml>", WHERE)
     assert "not well-formed at its line 3" in str(error.value)
     assert "<mj-text><b>x</mj-text>" in str(error.value)
+
+
+@pytest.mark.parametrize("tag", ["mj-button", "mj-navbar-link"])
+def test_an_attribute_mjml_python_drops_is_named(tag: str) -> None:
+    # mjml-python 1.4 writes no title on these (it keeps rel and name): a title there
+    # would be a screen-reader label that silently never reaches the email.
+    message = error_of(f'<{tag} href="https://example.org" title="Weiterlesen: X">x</{tag}>')
+    assert f'line 1: "title" on <{tag}> never reaches the email (mjml-python drops it); ' in message
+    assert message.endswith("remove it")
+
+
+def test_the_schema_agrees_with_what_mjml_python_outputs() -> None:
+    import mjml
+
+    source = (
+        '<mjml><mj-body><mj-section><mj-column><mj-button href="https://x.example" '
+        'title="T-BUTTON" rel="R-BUTTON">x</mj-button><mj-image src="https://x.example/a.png" '
+        'href="https://x.example" title="T-IMAGE" alt="a" /></mj-column></mj-section>'
+        "</mj-body></mjml>"
+    )
+    html = mjml.mjml2html(source, disable_comments=True, fonts={})
+    from newsletter.render.mjml_schema import ATTRIBUTES
+
+    assert ("T-BUTTON" in html) == ("title" in ATTRIBUTES["mj-button"])
+    assert ("T-IMAGE" in html) == ("title" in ATTRIBUTES["mj-image"])
+    assert ("R-BUTTON" in html) == ("rel" in ATTRIBUTES["mj-button"])

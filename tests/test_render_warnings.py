@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from newsletter.render.checks import (
+    CLIP_WARNING_BYTES,
     GMAIL_CLIP_BYTES,
     Origins,
     RenderWarning,
     WarningKind,
     check_email,
+    encoded_size,
 )
 
 HOSTS = frozenset({"www.example.org", "newsletter.example.org"})
@@ -93,13 +95,26 @@ def test_missing_preheader() -> None:
     assert kinds(check(preheader="")) == [WarningKind.PREHEADER]
 
 
-def test_html_over_102_kb_is_clipped_by_gmail() -> None:
-    padding = "<p>" + "ä" * ((GMAIL_CLIP_BYTES - len(CLEAN)) // 2) + "</p>"
+def test_html_near_gmails_clip_is_warned_about_as_encoded() -> None:
+    # 16 KB of "ä": 32 KB in UTF-8, 96 KB quoted-printable, as the message carries it.
+    padding = "<p>" + "ä" * (16 * 1024) + "</p>"
     html = CLEAN.replace("</body>", padding + "</body>")
-    assert len(html.encode()) > GMAIL_CLIP_BYTES > len(html)  # counted in bytes, not characters
+    assert len(html.encode()) < CLIP_WARNING_BYTES < encoded_size(html)
     warnings = check(html)
     assert kinds(warnings) == [WarningKind.SIZE]
-    assert "Gmail clips" in str(warnings[0])
+    assert "Gmail clips" in str(warnings[0]) and "as sent" in str(warnings[0])
+
+
+def test_the_clip_warning_starts_at_90_kb_encoded() -> None:
+    def of_size(size: int) -> str:
+        # Quoted-printable adds "=", CR and LF after each 75 characters of a long line.
+        filler = "a" * ((size - encoded_size(CLEAN)) * 75 // 78)
+        return CLEAN.replace("</body>", f"<p>{filler}</p></body>")
+
+    below, above = of_size(CLIP_WARNING_BYTES - 500), of_size(CLIP_WARNING_BYTES + 500)
+    assert encoded_size(below) <= CLIP_WARNING_BYTES < encoded_size(above) < GMAIL_CLIP_BYTES
+    assert kinds(check(below)) == []
+    assert kinds(check(above)) == [WarningKind.SIZE]
 
 
 def test_single_quoted_attributes_are_read_too() -> None:

@@ -201,12 +201,15 @@ def issue_month(issue: Issue) -> date:
 
 
 def derive_texts(issue: Issue, settings: NewsletterSettings) -> DerivedTexts:
-    """The default subject (name and the issue's month) and preheader (first titles)."""
+    """The default subject (the issue's month) and preheader (first titles).
+
+    Not the office's name: mail apps show it as the sender beside the subject, and the
+    email's header shows it again."""
     from babel.dates import format_date
 
     month = format_date(issue_month(issue), "LLLL y", locale=settings.locale.value)
     return DerivedTexts(
-        subject=f"{settings.name}: Newsletter {month}",
+        subject=f"Newsletter {month}",
         preheader=" · ".join(post.title for post in issue.posts[:PREHEADER_TITLES]),
     )
 

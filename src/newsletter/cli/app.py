@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from newsletter import __version__
+from newsletter.cli import check as check_cmd
 from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
@@ -143,6 +144,7 @@ members_cmd.register(app)
 gather_cmd.register(app)
 render_cmd.register(app)
 send_cmd.register(app)
+check_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
 signup_cmd.register(app)

@@ -34,6 +34,7 @@ SHOTS = (
     Shot("screenshot-375.png", 375),
     Shot("screenshot-700.png", 700),
     Shot("screenshot-dark-375.png", 375, dark=True),
+    Shot("screenshot-dark-700.png", 700, dark=True),
 )
 
 

@@ -20,6 +20,11 @@ _DOCTYPE = "<!DOCTYPE html>"
 # premailer would rewrite these from the inlined CSS (an image's width="550" becoming
 # width="100%" from its style); MJML has already set each of them as Outlook needs.
 _KEEP_ATTRIBUTES = ["width", "height", "align", "valign", "bgcolor"]
+# MJML's reset ("#outlook a", "table, td { border-collapse ...; mso-table-* }", img, p)
+# belongs in the head, as MJML leaves it; inlined, it was copied into every table cell
+# (150 bytes each, 11 KB of a five-post issue). premailer leaves a style tag marked so.
+_MJML_RESET = '<style type="text/css">\n#outlook a'
+_MJML_RESET_KEPT = '<style type="text/css" data-premailer="ignore">\n#outlook a'
 
 
 def compile_mjml(mjml: str, origin: Path) -> str:
@@ -45,6 +50,7 @@ def inline_css(html: str) -> str:
 
     if html.startswith(_MJML_DOCTYPE):
         html = _DOCTYPE + html[len(_MJML_DOCTYPE) :]
+    html = html.replace(_MJML_RESET, _MJML_RESET_KEPT, 1)
     inliner = premailer.Premailer(
         html,
         allow_network=False,

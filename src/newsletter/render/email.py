@@ -13,6 +13,7 @@ from newsletter.render.context import template_context
 from newsletter.render.mjml_check import check_document, check_templates
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Markers
+from newsletter.render.plaintext import wrap_lines
 from newsletter.render.salutation import greeting_for, split_salutation
 from newsletter.render.templates import render_template
 from newsletter.render.texts import greeting_of, load_texts, load_theme, texts_file
@@ -57,7 +58,7 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
     mjml = render_template(templates_dir, HTML_TEMPLATE, context)
     check_document(mjml, origin)
     html = inline_css(compile_mjml(mjml, origin))
-    text = render_template(templates_dir, TEXT_TEMPLATE, context)
+    text = wrap_lines(render_template(templates_dir, TEXT_TEMPLATE, context))
     email = RenderedEmail(
         subject=issue.subject,
         html=_ending_in_newline(html),

@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from newsletter.errors import TemplateError
-from newsletter.render.mjml_schema import ANY_ATTRIBUTE, ATTRIBUTES, HTML_CONTENT
+from newsletter.render.mjml_schema import ANY_ATTRIBUTE, ATTRIBUTES, DROPPED, HTML_CONTENT
 from newsletter.textfile import read_text
 
 TEMPLATE_SUFFIX = ".mjml"
@@ -55,6 +55,8 @@ def _tag_problem(tag: str, attributes: list[str], parent: _Open) -> str | None:
     if parent.tag == "mj-attributes" and tag in ("mj-all", "mj-class"):
         allowed = ANY_ATTRIBUTE | {"name"}
     for name in attributes:
+        if name in DROPPED.get(tag, frozenset()):
+            return f'"{name}" on <{tag}> never reaches the email (mjml-python drops it); remove it'
         if name not in allowed:
             return f'unknown attribute "{name}" on <{tag}>{_did_you_mean(name, allowed)}'
     return None

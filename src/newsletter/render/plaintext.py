@@ -8,6 +8,9 @@ list items keep their marker; emphasis marks are dropped.
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -69,3 +72,33 @@ def markdown_to_text(markdown: str) -> str:
         elif token.type == "hr":
             lines.extend(["-" * 20, ""])
     return "\n".join(lines).strip("\n")
+
+
+TEXT_WIDTH = 78
+_PREFIX = re.compile(r"(?:> )+|[-*] |\d+\. ")
+
+
+def wrap_lines(text: str, width: int = TEXT_WIDTH) -> str:
+    """Every line of the plain-text part at most ``width`` characters (RFC 5322's 78),
+    broken at spaces only: an address longer than a line stands alone, whole, so that
+    mail apps still recognise it as a link. A line that starts with a list marker or
+    quote marks keeps them, or their indent, on its further lines."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        prefix = _PREFIX.match(line)
+        first = prefix.group(0) if prefix else ""
+        rest = first if first.startswith(">") else " " * len(first)
+        lines.extend(
+            textwrap.wrap(
+                line[len(first) :],
+                width=width,
+                initial_indent=first,
+                subsequent_indent=rest,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(lines)

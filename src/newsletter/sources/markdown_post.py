@@ -174,7 +174,10 @@ def read_markdown_post(file: PostFile) -> Post:
     summary = _text(file, data, "summary")
     return replace(
         outline,
-        summary=summarise(plain_text(summary)) if summary else summarise_html(body),
+        # Without an address the email is the only place to read it: all of it.
+        summary=summarise(plain_text(summary), whole=not url)
+        if summary
+        else summarise_html(body, whole=not url),
         body=body,
         image=_image(file, data.get("image"), base),
     )

@@ -101,7 +101,8 @@ def read_page_export(file: PostFile) -> Post:
         title=title,
         url=url,
         date=german_date(match.group(1)),
-        summary=summarise(" ".join(line for p in paragraphs for line in p)),
+        # Without an address the email is the only place to read it: all of it.
+        summary=summarise(" ".join(line for p in paragraphs for line in p), whole=not url),
         body=sanitise_html(body, url or file.site_url),
         image=image,
         categories=categories,
