@@ -27,12 +27,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.issue import load_issue
-from newsletter.members.records import Recipient as Member
 from newsletter.messages.dryrun import dry_run
 from newsletter.messages.signing import load_signer
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.email import render_email
 from newsletter.settings import DkimSettings
+from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]

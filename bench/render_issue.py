@@ -23,8 +23,8 @@ from pathlib import Path
 from newsletter.bundled import sample_settings
 from newsletter.issue import Issue, load_issue, save_issue
 from newsletter.post import Image, Post
-from newsletter.render.build import build_issue
 from newsletter.render.email import render_email
+from newsletter.rendering import build_issue
 from newsletter.scaffold import create_workspace
 
 RUNS = 20

@@ -31,11 +31,10 @@ from pathlib import Path
 from newsletter import store
 from newsletter.deliver import journal
 from newsletter.deliver.sender import Outgoing, send_run
-from newsletter.deliver.transport import Envelope
-from newsletter.deliver.wire import data_block
-from newsletter.members.records import Basis, ConsentMethod, ConsentRecord, MemberData
 from newsletter.members.tokens import new_subscription_id
 from newsletter.settings import RateWindow, Security, SmtpSettings
+from newsletter.store.records import Basis, ConsentMethod, ConsentRecord, MemberData
+from newsletter.wire import Envelope, data_block
 
 REPO = Path(__file__).resolve().parents[1]
 MESSAGE = REPO / "issues" / "2026-11" / "build" / "preview.eml"

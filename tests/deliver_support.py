@@ -22,11 +22,10 @@ from typing import Any, TypeVar
 from newsletter import store
 from newsletter.deliver.journal import Delivery
 from newsletter.deliver.sender import Outcome, Outgoing
-from newsletter.deliver.transport import Envelope
-from newsletter.deliver.wire import data_block
 from newsletter.mailsink import MailSink, _EphemeralPortController
 from newsletter.members.manage import add_member
 from newsletter.settings import RateWindow, Security, SmtpSettings
+from newsletter.wire import Envelope, data_block
 
 T = TypeVar("T")
 

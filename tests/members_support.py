@@ -14,7 +14,7 @@ from newsletter.members.applier import apply_import
 from newsletter.members.manage import plan_file_import
 from newsletter.members.planner import ImportPlan
 from newsletter.members.readers import Field, open_member_file
-from newsletter.members.records import Basis
+from newsletter.store.records import Basis
 
 FIXTURES = Path(__file__).parent / "fixtures" / "members"
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)

@@ -48,7 +48,7 @@ def test_the_code_keeps_the_contract(source_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "upward"),
     [
-        ("store.py", "newsletter.cli"),  # nothing imports the CLI
+        ("store/__init__.py", "newsletter.cli"),  # nothing imports the CLI
         ("render/model.py", "newsletter.deliver.transport"),  # a stage importing a later one
         ("errors.py", "newsletter.settings"),  # the foundation importing above it
     ],
@@ -77,3 +77,42 @@ def test_every_package_and_module_has_its_layer() -> None:
         or (path.is_dir() and (path / "__init__.py").is_file())
     }
     assert present - named == set(), "add these to a layer in .importlinter"
+
+
+def test_no_arrow_is_excused() -> None:
+    """The layering is true, not tolerated: no upward import is listed as an exception."""
+    config = (REPO_ROOT / ".importlinter").read_text(encoding="utf-8")
+    assert "ignore_imports" not in config
+
+
+def _subclasses(root: type) -> set[type]:
+    found: set[type] = set(root.__subclasses__())
+    for child in list(found):
+        found |= _subclasses(child)
+    return found
+
+
+def test_every_error_is_defined_in_errors() -> None:
+    """One exception root, in one module: a front end needs no stage to tell errors apart."""
+    import importlib
+    import pkgutil
+
+    import newsletter
+    from newsletter import errors
+
+    for info in pkgutil.walk_packages(newsletter.__path__, "newsletter."):
+        if not info.name.startswith(("newsletter.__main__", "newsletter.cli")):
+            importlib.import_module(info.name)
+    elsewhere = {
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in _subclasses(errors.NewsletterError)
+        if cls.__module__ != errors.__name__
+    }
+    assert elsewhere == set()
+
+
+def test_a_failed_message_does_not_stop_the_run() -> None:
+    """``except DeliveryError`` means the run stops: one member's bad message must not."""
+    from newsletter.errors import DeliveryError, MessageError
+
+    assert not issubclass(MessageError, DeliveryError)

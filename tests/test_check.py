@@ -22,7 +22,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from newsletter.deliver.check import DnsPython, Report, Verdict, run_check
+from newsletter.deliverability import DnsPython, Report, Verdict, run_check
 from newsletter.settings import Settings, load_settings
 from tests.deliver_support import ScriptedSink, self_signed_certificate, server_tls
 
@@ -351,7 +351,7 @@ def test_the_command_prints_verdicts_and_exits_1_on_a_failure(
     settings_for(root, mail_sink.port, pem, smtp=LOCAL)
     zone = {key: value for key, value in good_records(public).items() if key[0] != "example.org"}
     with DnsServer(zone) as server:
-        monkeypatch.setattr("newsletter.deliver.check.DnsPython", lambda: server.dns())
+        monkeypatch.setattr("newsletter.deliverability.DnsPython", lambda: server.dns())
         result = cli("check")
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()

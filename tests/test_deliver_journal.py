@@ -14,7 +14,7 @@ from newsletter.deliver.policy import Policy
 from newsletter.deliver.sender import RunSummary, send_run
 from newsletter.errors import DeliveryError
 from newsletter.members.manage import unsubscribe_address
-from newsletter.members.records import SubscriptionStatus, SuppressionReason
+from newsletter.store.records import SubscriptionStatus, SuppressionReason
 from tests.deliver_support import (
     NOW,
     Call,

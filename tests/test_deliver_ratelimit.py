@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from newsletter.deliver.ratelimit import RateLimiter, minimum_duration
+from newsletter.deliver.ratelimit import SendRateLimiter, minimum_duration
 from newsletter.settings import RateWindow, parse_rate
 
 
-def _send(limiter: RateLimiter, count: int) -> list[float]:
+def _send(limiter: SendRateLimiter, count: int) -> list[float]:
     """Start ``count`` messages as soon as the limiter allows; their start times."""
     now, starts = 0.0, []
     for _ in range(count):
@@ -22,7 +22,7 @@ def _most_in_any_window(starts: list[float], seconds: float) -> int:
 
 def test_several_windows_all_hold() -> None:
     windows = parse_rate("3/s, 10/min")
-    starts = _send(RateLimiter(windows), 35)
+    starts = _send(SendRateLimiter(windows), 35)
     assert _most_in_any_window(starts, 1.0) == 3
     assert _most_in_any_window(starts, 60.0) == 10
     # ... and it is not slower than it has to be: the 11th starts when the minute is over.
@@ -30,7 +30,7 @@ def test_several_windows_all_hold() -> None:
 
 
 def test_a_window_allows_a_burst_up_to_its_count_then_waits() -> None:
-    limiter = RateLimiter((RateWindow(2, 60.0),))
+    limiter = SendRateLimiter((RateWindow(2, 60.0),))
     assert _send(limiter, 5) == [0.0, 0.0, 60.0, 60.0, 120.0]
 
 

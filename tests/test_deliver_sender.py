@@ -15,9 +15,9 @@ import pytest
 
 from newsletter.deliver.policy import Policy
 from newsletter.deliver.sender import Outcome, Progress, Result, send_run
-from newsletter.deliver.wire import data_block
 from newsletter.errors import DeliveryError
 from newsletter.settings import RateWindow, parse_rate
+from newsletter.wire import data_block
 from tests.deliver_support import (
     ACCEPT_THEN_DROP,
     DROP,
@@ -401,3 +401,41 @@ def test_ctrl_c_that_loses_a_reply_ends_the_send_and_leaves_that_message_uncerta
     unrecorded = [key for key in log.started if key not in recorded]
     assert len(unrecorded) == 1
     assert all(outcome.result is Result.ACCEPTED for outcome in recorded.values())
+
+
+def test_another_transport_runs_through_the_same_engine(clock: FakeClock) -> None:
+    """The Transport protocol: what the engine needs of a connection is send and close, so
+    a dry run, the demo or a test can hand messages elsewhere with the same retries,
+    rate limit and journal. Here: no server at all; one address is refused for good."""
+    from newsletter.deliver.replies import Reply, Stage
+    from newsletter.deliver.transport import Attempt, Transport
+    from newsletter.wire import Envelope
+
+    delivered: list[tuple[str, bytes]] = []
+    closed: list[int] = []
+
+    class Memory:
+        def send(self, envelope: Envelope) -> Attempt:
+            if envelope.recipient == ADDRESSES[3]:
+                return Attempt(Stage.RCPT, Reply(550, "5.1.1 no such user"))
+            delivered.append((envelope.recipient, envelope.data))
+            return Attempt(Stage.MESSAGE, Reply(250, "2.0.0 queued"), data_sent=True)
+
+        def close(self) -> None:
+            closed.append(1)
+
+    def memory() -> Transport:
+        return Memory()
+
+    messages = outgoing(ADDRESSES)
+    log = RecordingLog()
+    # Port 9 (discard): nothing listens; the default transport would fail to connect.
+    summary = send_run(
+        smtp_settings(9, concurrency=3), None, messages, log, clock=clock, transport=memory
+    )
+    assert summary.accepted == len(ADDRESSES) - 1
+    assert [failure.recipient for failure in summary.failures] == [ADDRESSES[3]]
+    assert sorted(r for r, _ in delivered) == sorted(set(ADDRESSES) - {ADDRESSES[3]})
+    assert all(data.endswith(b"\r\n.\r\n") for _, data in delivered)
+    assert len(closed) == 3
+    assert log.final()[messages[0].key].result is Result.ACCEPTED

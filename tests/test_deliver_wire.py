@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.deliver.envelope import EnvelopeError, envelope_address
-from newsletter.deliver.transport import Envelope
-from newsletter.deliver.wire import data_block
+from newsletter.wire import Envelope, EnvelopeError, data_block, envelope_address
 
 
 def test_lines_starting_with_a_dot_get_a_second_one_and_the_block_is_terminated() -> None:

@@ -164,7 +164,8 @@ def test_other_toml_mistakes_still_name_the_line(workspace: Workspace) -> None:
 
 
 def test_a_text_file_far_too_large_is_refused_in_one_line(tmp_path: Path) -> None:
-    from newsletter.textfile import TextFileTooLargeError, read_text
+    from newsletter.errors import TextFileTooLargeError
+    from newsletter.textfile import read_text
 
     path = tmp_path / "issue.md"
     path.write_bytes(BOM + b"x" * 2048)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from newsletter.members.planner import ImportPlan, plan_import
 from newsletter.members.readers import open_member_file
-from newsletter.members.records import Basis
+from newsletter.store.records import Basis
 
 from .fuzz_support import Budget, outcome
 

@@ -223,3 +223,33 @@ def test_titles_show_as_written_even_with_brackets(ws: Workspace) -> None:
     result = run_gather(ws)
     assert result.exit_code == 0, result.output
     assert "[Update] Sitzung verschoben (no URL: add one in issue.md)" in result.stdout
+
+
+def test_a_second_front_end_gathers_through_the_library_as_the_cli_does(ws: Workspace) -> None:
+    """gather.run_gather is the whole gather; the CLI only parses and prints around it."""
+    from contextlib import contextmanager
+
+    from newsletter.gather import GatherRequest, ReadingProgress, run_gather
+    from newsletter.sources import Source
+
+    seen: list[str] = []
+
+    class Log:
+        def reading(self, source: Source) -> None:
+            seen.append(f"reading {source.label}")
+
+        def read(self, source: Source) -> None:
+            seen.append(f"read {source.label}")
+
+    @contextmanager
+    def watch(total: int) -> Iterator[ReadingProgress]:
+        seen.append(f"{total} sources")
+        yield Log()
+
+    report = run_gather(ws, GatherRequest(), watch=watch)
+    assert report.written and report.created
+    assert report.plan.slug == "2026-11"
+    assert seen[0] == "2 sources" and len(seen) == 5
+    assert [post.title for post in load_issue(ws.issues_dir / "2026-11").posts] == [
+        post.title for post in report.issue.posts
+    ]

@@ -58,7 +58,7 @@ def feed_source(url: str) -> str:
 
 
 def fixed_clock(monkeypatch: pytest.MonkeyPatch, now: datetime = NOW) -> None:
-    monkeypatch.setattr("newsletter.gather.current_time", lambda: now)
+    monkeypatch.setattr("newsletter.clock.now", lambda: now)
 
 
 def run_gather(workspace: Workspace, *args: str) -> Result:

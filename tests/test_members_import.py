@@ -11,9 +11,9 @@ import pytest
 from newsletter import store
 from newsletter.errors import MemberError
 from newsletter.members.manage import forget_address, unsubscribe_address
-from newsletter.members.planner import Outcome
+from newsletter.members.planner import RowOutcome
 from newsletter.members.readers import Field, open_member_file, parse_column_overrides
-from newsletter.members.records import (
+from newsletter.store.records import (
     Basis,
     Subscription,
     SubscriptionStatus,
@@ -41,7 +41,7 @@ def test_excel_csv_in_cp1252_with_semicolons_and_a_multiline_field(db: store.Dat
         "added": 5, "updated": 0, "unchanged": 0, "suppressed": 0, "rejected": 3,
     }  # fmt: skip
     # The quoted note spans lines 3-4, so the rows after it keep their real line numbers.
-    assert reasons(plan.with_outcome(Outcome.REJECTED)) == [
+    assert reasons(plan.with_outcome(RowOutcome.REJECTED)) == [
         ("excel-cp1252.csv line 6", "anna.schmidt@example.org", "same address as line 2"),
         (
             "excel-cp1252.csv line 7",
@@ -75,8 +75,8 @@ def test_a_1mb_cp1252_file_whose_only_umlaut_is_in_the_last_row(
 
     assert open_member_file(path).format == "member list (CSV, Windows-1252, semicolons)"
     plan = import_file(db, path)
-    assert plan.counts[Outcome.ADDED] == len(lines) - 1
-    assert plan.counts[Outcome.REJECTED] == 0
+    assert plan.counts[RowOutcome.ADDED] == len(lines) - 1
+    assert plan.counts[RowOutcome.REJECTED] == 0
     last = store.find_member(db, "letzte@example.org")
     assert last is not None
     assert (last.first_name, last.last_name) == ("Jörg", "Weiß")
@@ -106,7 +106,7 @@ def test_invalid_and_duplicate_addresses_are_reported_and_the_rest_imported(
         "added": 3, "updated": 0, "unchanged": 0, "suppressed": 0, "rejected": 6,
     }  # fmt: skip
     where_and_why = [
-        (row.where.split()[-1], row.reason) for row in plan.with_outcome(Outcome.REJECTED)
+        (row.where.split()[-1], row.reason) for row in plan.with_outcome(RowOutcome.REJECTED)
     ]
     assert where_and_why == [
         ("3", "same address as line 2"),
@@ -148,7 +148,7 @@ def test_xlsx_first_sheet_with_numbers_blank_rows_and_padding(
     assert counts(plan) == {
         "added": 2, "updated": 0, "unchanged": 0, "suppressed": 0, "rejected": 1,
     }  # fmt: skip
-    assert reasons(plan.with_outcome(Outcome.REJECTED)) == [
+    assert reasons(plan.with_outcome(RowOutcome.REJECTED)) == [
         ("mitglieder.xlsx line 5", "kaputt@", "There must be something after the @-sign."),
     ]
     assert stored(db) == [
@@ -186,7 +186,7 @@ def test_mailchimp_zip_brings_consent_and_its_opt_outs_as_suppressions(
     }  # fmt: skip
     assert plan.basis is Basis.CONSENT
     prefix = "members_export_8f3a2c.zip: "
-    assert reasons(plan.with_outcome(Outcome.SUPPRESSED)) == [
+    assert reasons(plan.with_outcome(RowOutcome.SUPPRESSED)) == [
         (f"{prefix}unsubscribed_members_export_8f3a2c.csv line 2", "dora.fuchs@example.org",
          "unsubscribed in the Mailchimp export"),
         (f"{prefix}unsubscribed_members_export_8f3a2c.csv line 3", "Clara.Hahn@example.org",
@@ -271,7 +271,7 @@ def test_column_override_by_header_or_number(db: store.Database, tmp_path: Path)
     )
     overrides = parse_column_overrides(["email=mail privat", "first_name=3"])
     plan = import_file(db, path, overrides=overrides)
-    assert plan.counts[Outcome.ADDED] == 1
+    assert plan.counts[RowOutcome.ADDED] == 1
     assert stored(db) == [
         ("karl@example.org", "Karl", "", "", "mitglieder", "subscribed", "membership")
     ]
@@ -282,7 +282,7 @@ def test_a_file_without_header_is_read_from_its_first_row(
 ) -> None:
     path = tmp_path / "adressen.txt"
     path.write_text("a@example.org\nb@example.org\n", encoding="utf-8")
-    assert import_file(db, path).counts[Outcome.ADDED] == 2
+    assert import_file(db, path).counts[RowOutcome.ADDED] == 2
 
 
 @pytest.mark.parametrize(
@@ -362,13 +362,13 @@ def test_unsubscribed_address_is_not_added_again_by_a_later_import(db: store.Dat
     assert counts(plan) == {
         "added": 0, "updated": 0, "unchanged": 4, "suppressed": 2, "rejected": 2,
     }  # fmt: skip
-    assert reasons(plan.with_outcome(Outcome.SUPPRESSED)) == [
+    assert reasons(plan.with_outcome(RowOutcome.SUPPRESSED)) == [
         ("excel-cp1252.csv line 2", "anna.schmidt@example.org", "unsubscribed earlier"),
         ("excel-cp1252.csv line 6", "anna.schmidt@example.org", "unsubscribed earlier"),
     ]
     # Into another list neither: an unsubscribe from all lists holds everywhere.
     other = import_file(db, FIXTURES / "excel-cp1252.csv", "newsletter")
-    assert other.counts[Outcome.SUPPRESSED] == 2
+    assert other.counts[RowOutcome.SUPPRESSED] == 2
     assert [row[4:6] for row in stored(db) if row[0] == "anna.schmidt@example.org"] == [
         ("mitglieder", "unsubscribed")
     ]

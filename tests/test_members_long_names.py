@@ -18,7 +18,7 @@ from newsletter import store
 from newsletter.errors import MemberError
 from newsletter.members.addresses import MAX_NAME
 from newsletter.members.manage import add_member
-from newsletter.members.planner import Outcome
+from newsletter.members.planner import RowOutcome
 from newsletter.messages.compose import MAX_DISPLAY_NAME, mail_address
 from newsletter.messages.headers import address_line
 
@@ -39,7 +39,7 @@ def test_an_import_rejects_a_row_whose_name_is_too_long(db: store.Database, tmp_
         encoding="utf-8",
     )
     plan = import_file(db, path)
-    assert [(row.where, row.given, row.reason) for row in plan.with_outcome(Outcome.REJECTED)] == [
+    assert [(row.where, row.given, row.reason) for row in plan.with_outcome(RowOutcome.REJECTED)] == [
         ("mitglieder.csv line 3", "lang@example.org", "the first name is longer than 200 characters"),
         ("mitglieder.csv line 4", "auch@example.org", "the last name is longer than 200 characters"),
     ]  # fmt: skip

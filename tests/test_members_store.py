@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import store
+from newsletter.errors import DatabaseError
 from newsletter.members.manage import (
     add_member,
     forget_address,
@@ -17,7 +18,8 @@ from newsletter.members.manage import (
     unsubscribe_everywhere,
     unsubscribe_subscription,
 )
-from newsletter.members.records import Basis, ConsentMethod, SubscriptionStatus, SuppressionReason
+from newsletter.storage import storage_warning
+from newsletter.store.records import Basis, ConsentMethod, SubscriptionStatus, SuppressionReason
 
 from .members_support import NOW, db, stored
 
@@ -56,7 +58,7 @@ def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path) -> No
     broken = store.Migration(
         "broken", ("CREATE TABLE half (x)", "INSERT INTO no_such_table VALUES (1)")
     )
-    with pytest.raises(store.DatabaseError) as raised:
+    with pytest.raises(DatabaseError) as raised:
         store.open_database(path, (*store.MIGRATIONS, broken))
     assert str(raised.value).startswith(
         f"{path}: upgrading the database to version {len(store.MIGRATIONS) + 1} (broken) "
@@ -73,13 +75,13 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "newsletter.db"
     with store.open_database(path) as current:
         current.execute(f"PRAGMA user_version = {len(store.MIGRATIONS) + 5}")
-    with pytest.raises(store.DatabaseError) as raised:
+    with pytest.raises(DatabaseError) as raised:
         store.open_database(path)
     assert "update newsletter" in str(raised.value)
 
 
 def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(store.DatabaseError) as raised:
+    with pytest.raises(DatabaseError) as raised:
         store.open_database(tmp_path / "nowhere" / "newsletter.db")
     assert str(raised.value) == (
         f"{tmp_path / 'nowhere' / 'newsletter.db'}: the folder {tmp_path / 'nowhere'} does not "
@@ -141,7 +143,7 @@ def test_storage_warning_for_shares_and_synced_folders(
 ) -> None:
     mounts = tmp_path / "mounts"
     mounts.write_text("/dev/sda1 / ext4 rw 0 0\n", encoding="utf-8")
-    warning = store.storage_warning(Path(path), mounts)
+    warning = storage_warning(Path(path), mounts)
     assert warning is not None and expected in warning
     assert warning.endswith("keep it on a local disk: change [database] path in newsletter.toml")
 
@@ -154,11 +156,11 @@ def test_storage_warning_reads_network_mounts(tmp_path: Path) -> None:
         f"//nas/kv {str(share).replace(' ', chr(92) + '040')} cifs rw 0 0\n",
         encoding="utf-8",
     )
-    assert store.storage_warning(share / "newsletter.db", mounts) == (
+    assert storage_warning(share / "newsletter.db", mounts) == (
         f"the database {share / 'newsletter.db'} is on a network file system (cifs); "
         "keep it on a local disk: change [database] path in newsletter.toml"
     )
-    assert store.storage_warning(tmp_path / "local" / "newsletter.db", mounts) is None
+    assert storage_warning(tmp_path / "local" / "newsletter.db", mounts) is None
 
 
 # ---------------------------------------------------------------- for send and the web side
@@ -250,6 +252,6 @@ def _member_id(db: store.Database, email: str) -> int:
 
 
 def _hash(email: str) -> str:
-    from newsletter.members.addresses import address_hash
+    from newsletter.store.records import address_hash
 
     return address_hash(email)

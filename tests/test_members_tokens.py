@@ -7,13 +7,14 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
+from newsletter.errors import TokenError
 from newsletter.members.addresses import (
     InvalidAddressError,
-    address_hash,
     clean_name,
     normalise_address,
 )
-from newsletter.members.tokens import TokenError, new_subscription_id, sign_token, verify_token
+from newsletter.members.tokens import new_subscription_id, sign_token, verify_token
+from newsletter.store.records import address_hash
 
 KEY = b"k" * 64
 

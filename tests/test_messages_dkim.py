@@ -14,11 +14,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.errors import SettingsError
-from newsletter.members.records import Recipient as Member
 from newsletter.messages.signing import DkimSigner, load_signer
 from newsletter.messages.template import MessageTemplate, build_template
-from newsletter.render.build import build_issue, load_build
+from newsletter.render.build import load_build
+from newsletter.rendering import build_issue
 from newsletter.settings import DkimSettings, load_settings
+from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
 from tests.render_support import KEY, issue_dir, render_workspace
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.members.records import Recipient as Member
 from newsletter.messages.dryrun import Problem, dry_run
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Greeting, Markers
+from newsletter.store.records import Recipient as Member
 from tests.render_support import KEY, render_workspace
 
 DATE = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)

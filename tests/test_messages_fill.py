@@ -14,15 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.deliver.wire import data_block
 from newsletter.errors import MessageError, SettingsError, TemplateError
-from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import compose_message
 from newsletter.messages.template import MessageTemplate, build_template, recipient_of
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Greeting, Markers
 from newsletter.settings import NewsletterSettings
+from newsletter.store.records import Recipient as Member
+from newsletter.wire import data_block
 from tests.render_support import KEY, render_workspace
 
 DATE = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from newsletter.members.records import Recipient as Member
 from newsletter.messages.template import build_template
-from newsletter.render.build import build_issue, load_build
+from newsletter.render.build import load_build
+from newsletter.rendering import build_issue
+from newsletter.store.records import Recipient as Member
 from tests.golden_support import GOLDEN, assert_matches_golden
 from tests.render_support import KEY, issue_dir, render_workspace
 

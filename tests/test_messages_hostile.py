@@ -20,16 +20,12 @@ import pytest
 
 from newsletter.bundled import default_templates
 from newsletter.issue import load_issue, save_issue
-from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.template import build_template
-from newsletter.render.build import (
-    SAMPLE_MEMBER,
-    SAMPLE_SUBSCRIPTION_ID,
-    build_issue,
-    load_build,
-)
+from newsletter.render.build import load_build
+from newsletter.rendering import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID, build_issue
 from newsletter.settings import NewsletterSettings
+from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
 from tests.placeholder_support import (
     LOOKALIKES,

@@ -14,7 +14,8 @@ import mjml
 import pytest
 from playwright.sync_api import Browser
 
-from newsletter.browser import BrowserError, find_chromium, is_loopback
+from newsletter.browser import find_chromium, is_loopback
+from newsletter.errors import BrowserError
 from newsletter.preview.screenshots import SHOTS, Screenshots, email_page, take_screenshots
 from newsletter.workspace import Workspace
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.errors import DeliveryError, IssueError
+from newsletter.errors import IssueError, MessageError
 from newsletter.messages.compose import (
     ONE_CLICK,
     Addressee,
@@ -18,9 +18,10 @@ from newsletter.messages.compose import (
     list_id,
     needs_smtputf8,
 )
-from newsletter.render.build import build_issue, load_build
+from newsletter.render.build import load_build
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import Greeting, Markers, MemberFields, first_name_of
+from newsletter.rendering import build_issue
 from newsletter.settings import NewsletterSettings
 from newsletter.workspace import Workspace
 from tests.render_support import KEY, issue_dir, render_workspace
@@ -178,7 +179,7 @@ def test_no_mailto_without_unsubscribe_mailto(tmp_path: Path) -> None:
 
 
 def test_not_an_address_is_a_delivery_error(settings: NewsletterSettings) -> None:
-    with pytest.raises(DeliveryError, match='"kein-at-zeichen" is not an e-mail address'):
+    with pytest.raises(MessageError, match='"kein-at-zeichen" is not an e-mail address'):
         compose(settings, Addressee("kein-at-zeichen"))
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from newsletter.bundled import default_templates
-from newsletter.render.build import build_issue
 from newsletter.render.checks import encoded_size
+from newsletter.rendering import build_issue
 from newsletter.workspace import Workspace
 from tests.render_support import KEY, issue_dir, render_workspace
 

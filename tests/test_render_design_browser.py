@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from newsletter.preview.screenshots import email_page
-from newsletter.render.build import build_issue
+from newsletter.rendering import build_issue
 from tests.render_support import KEY, issue_dir, render_workspace
 
 pytestmark = pytest.mark.chromium

@@ -10,6 +10,7 @@ import pytest
 from newsletter.errors import IssueError
 from newsletter.issue import Issue, load_issue
 from newsletter.render.email import RenderResult, render_email
+from newsletter.render.salutation import split_salutation
 from newsletter.workspace import Workspace
 from tests.render_support import issue_dir, render_workspace
 
@@ -85,3 +86,11 @@ def test_an_issue_with_no_posts_and_no_editorial_is_refused(ws: Workspace, issue
     # Either one is enough.
     render_email(replace(issue, posts=()), ws.settings, ws.templates_dir)
     render_email(replace(issue, editorial=""), ws.settings, ws.templates_dir)
+
+
+@pytest.mark.parametrize("line", [",", " ,", "—,", "1,", "…,"])
+def test_a_comma_without_words_is_no_salutation(line: str) -> None:
+    assert split_salutation(f"{line}\n\nWir haben Neuigkeiten.") == (
+        None,
+        f"{line}\n\nWir haben Neuigkeiten.",
+    )

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.render.build import build_issue, load_build
+from newsletter.render.build import load_build
 from newsletter.render.placeholders import LEGACY_MARKERS
+from newsletter.rendering import build_issue
 from tests.golden_support import GOLDEN, assert_matches_golden
 from tests.render_support import KEY, issue_dir, render_workspace
 

@@ -11,12 +11,13 @@ import pytest
 
 from newsletter.errors import IssueError
 from newsletter.issue import SentMark, load_issue, save_issue, write_sent_mark
-from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.template import build_template
-from newsletter.render.build import build_hash, build_issue, check_build_current, load_build
+from newsletter.render.build import build_hash, check_build_current, load_build
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import LEGACY_MARKERS, Markers
+from newsletter.rendering import build_issue
+from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
 from tests.placeholder_support import parts
 from tests.render_support import KEY, issue_dir, render_workspace

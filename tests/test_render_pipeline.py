@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from newsletter.issue import load_issue
-from newsletter.render.build import Build, build_issue
+from newsletter.rendering import Build, build_issue
 from tests.render_support import KEY, issue_dir, render_workspace
 
 

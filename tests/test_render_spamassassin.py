@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.render.build import build_issue
+from newsletter.rendering import build_issue
 from tests.render_support import KEY, issue_dir, render_workspace
 
 pytestmark = pytest.mark.spamassassin

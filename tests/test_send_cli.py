@@ -212,7 +212,7 @@ def test_a_send_killed_after_a_250_resumes_with_only_that_member_uncertain(
 def test_a_second_send_while_one_runs_is_refused(ready: Workspace, mail_sink: MailSink) -> None:
     from filelock import FileLock
 
-    from newsletter.deliver.campaign import SEND_LOCK
+    from newsletter.sending import SEND_LOCK
 
     ready.state_dir.mkdir(exist_ok=True)
     with FileLock(ready.state_dir / SEND_LOCK):

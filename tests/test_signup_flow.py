@@ -20,8 +20,9 @@ from newsletter import store
 from newsletter.mailsink import MailSink
 from newsletter.members import manage
 from newsletter.settings import RateWindow
-from newsletter.signup.records import ConsentDetails, Request, RequestKind
 from newsletter.signup.service import purge_regularly
+from newsletter.store import signups
+from newsletter.store.signup_records import ConsentDetails, Request, RequestKind
 from newsletter.web.app import create_app
 from newsletter.web.config import web_config
 from newsletter.workspace import Workspace
@@ -111,7 +112,7 @@ def site(workspace: Workspace, mail_sink: MailSink) -> Iterator[Site]:
 def consents(workspace: Workspace, address: str) -> list[ConsentDetails]:
     with store.open_database(workspace.database_path) as db:
         member = store.find_member(db, address)
-        return store.consent_details(db, member.id) if member else []
+        return signups.consent_details(db, member.id) if member else []
 
 
 def waiting(workspace: Workspace) -> list[tuple[object, ...]]:
@@ -297,7 +298,7 @@ def test_a_quiet_server_erases_expired_sign_ups_too(
     assert service is not None
     old = datetime.now(UTC) - timedelta(days=7, minutes=1)
     with store.open_database(workspace.database_path) as db:
-        store.insert_request(
+        signups.insert_request(
             db,
             Request(
                 "o" * 22,

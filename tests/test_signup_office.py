@@ -9,7 +9,7 @@ from newsletter import store
 from newsletter.mailsink import MailSink
 from newsletter.signup.apply import apply_request
 from newsletter.signup.consent import consent_text
-from newsletter.signup.records import Request, RequestKind
+from newsletter.store.signup_records import Request, RequestKind
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
 from tests.test_signup_flow import start_site, with_signup

@@ -14,6 +14,7 @@ from newsletter import store
 from newsletter.errors import WebError
 from newsletter.mailsink import MailSink
 from newsletter.signup.apply import apply_request
+from newsletter.store import signups
 from newsletter.web.secret import sync_secret
 from newsletter.web.sync import run_sync, sync_client
 from newsletter.workspace import Workspace
@@ -105,7 +106,7 @@ def test_an_interrupted_sync_loses_no_sign_up_and_applies_it_once(
 def test_a_sign_up_applied_twice_changes_nothing(pair: Pair) -> None:
     confirmed_on_the_server(pair, "nora@example.org")
     with store.open_database(pair.server.database_path) as db:
-        [request] = store.confirmed_requests(db, 10)
+        [request] = signups.confirmed_requests(db, 10)
     with store.open_database(pair.office.database_path) as db:
         assert apply_request(db, request, ("newsletter",), NOW) is True
         once = database_rows(pair.office)
@@ -116,7 +117,7 @@ def test_a_sign_up_applied_twice_changes_nothing(pair: Pair) -> None:
 def test_a_sign_up_for_a_list_the_office_did_not_open_is_not_applied(pair: Pair) -> None:
     confirmed_on_the_server(pair, "nora@example.org")
     with store.open_database(pair.server.database_path) as db:
-        [request] = store.confirmed_requests(db, 10)
+        [request] = signups.confirmed_requests(db, 10)
     forged = replace(request, lists=("mitglieder",))
     with store.open_database(pair.office.database_path) as db:
         assert apply_request(db, forged, ("newsletter",), NOW) is False

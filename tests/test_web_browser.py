@@ -17,7 +17,8 @@ from newsletter.browser import chromium, keep_on_this_machine
 from newsletter.keys import load_keys
 from newsletter.mailsink import MailSink
 from newsletter.messages.compose import Addressee, compose_message, new_message_id
-from newsletter.render.build import build_issue, load_build
+from newsletter.render.build import load_build
+from newsletter.rendering import build_issue
 from newsletter.workspace import Workspace
 from tests.render_support import issue_dir, render_workspace
 from tests.web_support import NOW, recipients, serving, subscribe, web_app, with_settings

@@ -16,13 +16,13 @@ from newsletter import store
 from newsletter.errors import WebError
 from newsletter.members.tokens import new_subscription_id
 from newsletter.render.build import load_build
+from newsletter.store.events import EventKind, WebEvent
+from newsletter.store.syncstate import last_sync, record_sync, require_recent_sync
 from newsletter.web.archive import public_html
 from newsletter.web.config import web_config
-from newsletter.web.events import EventKind, WebEvent
 from newsletter.web.protocol import ACK_PATH
 from newsletter.web.secret import sync_secret
 from newsletter.web.sync import run_sync, sync_client
-from newsletter.web.syncstate import last_sync, record_sync, require_recent_sync
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
 from tests.web_support import (

@@ -20,7 +20,7 @@ from newsletter.issue import SentMark, write_sent_mark
 from newsletter.keys import load_keys
 from newsletter.members import manage
 from newsletter.members.tokens import sign_token
-from newsletter.render.build import build_issue
+from newsletter.rendering import build_issue
 from newsletter.scaffold import create_workspace
 from newsletter.web.app import create_app
 from newsletter.web.config import web_config

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from newsletter.errors import NewsletterError
+from newsletter.errors import BrowserError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Route
@@ -42,10 +42,6 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 )
-
-
-class BrowserError(NewsletterError):
-    """Chromium or Playwright is missing or would not start."""
 
 
 def find_chromium(environ: dict[str, str] | None = None) -> Path:

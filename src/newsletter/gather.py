@@ -10,13 +10,16 @@ posts already there, so nothing staff arranged moves.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
+from newsletter import clock
 from newsletter.errors import IssueError
 from newsletter.issue import (
     ISSUE_FILE,
@@ -33,7 +36,7 @@ from newsletter.issue import (
     write_gathered,
 )
 from newsletter.post import Post
-from newsletter.sources.contract import SourceResult
+from newsletter.sources.contract import Source, SourceResult
 from newsletter.sources.dates import BERLIN, days_before, start_of_day
 from newsletter.workspace import Workspace
 
@@ -130,8 +133,8 @@ class GatherReport:
 
 
 def current_time() -> datetime:
-    """Now, in Berlin; the one clock gather reads (tests replace it)."""
-    return datetime.now(BERLIN).replace(microsecond=0)
+    """Now in Berlin, to the second, from the one clock (tests set ``clock.now``)."""
+    return clock.now().astimezone(BERLIN).replace(microsecond=0)
 
 
 def cutoff(request: GatherRequest, offered_until: datetime | None, now: datetime) -> datetime:
@@ -353,3 +356,60 @@ def finish_gather(plan: GatherPlan, results: Sequence[SourceResult]) -> GatherRe
         created=existing is None,
         written=written,
     )
+
+
+class ReadingProgress(Protocol):
+    """What a front end shows while the sources are read (a progress bar, a log line)."""
+
+    def reading(self, source: Source) -> None:
+        """``source`` is the one waited for now (read by now, or still being read)."""
+
+    def read(self, source: Source) -> None:
+        """``source`` is done."""
+
+
+class _Quiet:
+    def reading(self, source: Source) -> None:
+        pass
+
+    def read(self, source: Source) -> None:
+        pass
+
+
+Watch = Callable[[int], AbstractContextManager[ReadingProgress]]
+
+
+def read_sources(
+    sources: Sequence[Source], since: datetime, watch: Watch | None = None
+) -> list[SourceResult]:
+    """Every source's result, in the order given; ``watch(len(sources))`` is entered once
+    the reader has started, so a front end can follow along."""
+    from newsletter.sources.reading import SourceReader
+
+    results = []
+    # The reader first: it forks, and a progress display may start a thread.
+    with (
+        SourceReader(sources, since) as reader,
+        watch(len(sources)) if watch else nullcontext(_Quiet()) as progress,
+    ):
+        pending = reader.results()
+        for source in sources:
+            progress.reading(source)
+            results.append(next(pending))
+            progress.read(source)
+    return results
+
+
+def run_gather(
+    workspace: Workspace,
+    request: GatherRequest,
+    *,
+    watch: Watch | None = None,
+    now: datetime | None = None,
+) -> GatherReport:
+    """The whole gather, as ``newsletter gather`` runs it: plan, read every source,
+    write issue.md. A second front end calls this and shows the report its own way."""
+    from newsletter.sources import open_sources
+
+    plan = plan_gather(workspace, request, now or current_time())
+    return finish_gather(plan, read_sources(open_sources(workspace), plan.cutoff, watch))

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from newsletter.errors import NewsletterError
+from newsletter.errors import TextFileTooLargeError
 
 # For readers that take an encoding name (Jinja's FileSystemLoader): UTF-8 that drops
 # a leading byte-order mark.
@@ -23,10 +23,6 @@ TEXT_ENCODING = "utf-8-sig"
 # A settings file, a template or an issue is a few KB; a hundred MB is a wrong file,
 # and reading it whole would only make the mistake slow.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
-
-
-class TextFileTooLargeError(NewsletterError):
-    """A file that should be a small text file is not."""
 
 
 def decode_text(data: bytes) -> str:

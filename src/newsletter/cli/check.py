@@ -1,4 +1,4 @@
-"""``newsletter check``: would mail from this workspace arrive? (deliver/check.py)"""
+"""``newsletter check``: would mail from this workspace arrive? (deliverability.py)"""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def check(ctx: typer.Context) -> None:
     Example: newsletter check
     """
     from newsletter.cli.send import _password
-    from newsletter.deliver.check import DnsPython, run_check
+    from newsletter.deliverability import DnsPython, run_check
 
     settings = state(ctx).workspace().settings
     smtp = settings.smtp

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,40 +13,36 @@ from rich.text import Text
 from newsletter.cli.state import err, notice, out, state
 
 if TYPE_CHECKING:
-    from newsletter.gather import GatherReport, Skipped
+    from newsletter.gather import GatherReport, ReadingProgress, Skipped
     from newsletter.post import Post
-    from newsletter.sources import Source, SourceResult
+    from newsletter.sources import Source
 
 # Beyond this many posts skipped for one reason, the table says how many more.
 ROWS_PER_REASON = 15
 
 
-def _collect(sources: list[Source], since: datetime) -> list[SourceResult]:
+@contextmanager
+def _progress_bar(total: int) -> Iterator[ReadingProgress]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from newsletter.sources.reading import SourceReader
-
-    results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    # The reader first: it forks, and the progress bar starts a thread.
-    with (
-        SourceReader(sources, since) as reader,
-        Progress(
-            *columns,
-            console=err,
-            transient=True,
-            # Only on a terminal: piped or captured, a progress bar is just a stray line.
-            disable=not err.is_terminal,
-        ) as progress,
-    ):
-        task = progress.add_task("Reading sources", total=len(sources))
-        pending = reader.results()
-        for source in sources:
-            # The one waited for (read by now, or still being read, when they run at once).
-            progress.update(task, description=f"Reading {source.label}")
-            results.append(next(pending))
-            progress.advance(task)
-    return results
+    with Progress(
+        *columns,
+        console=err,
+        transient=True,
+        # Only on a terminal: piped or captured, a progress bar is just a stray line.
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("Reading sources", total=total)
+
+        class Bar:
+            def reading(self, source: Source) -> None:
+                progress.update(task, description=f"Reading {source.label}")
+
+            def read(self, source: Source) -> None:
+                progress.advance(task)
+
+        yield Bar()
 
 
 def _when(post: Post) -> str:
@@ -124,8 +122,7 @@ def gather(
 
     Example: newsletter gather --since 2026-11-01
     """
-    from newsletter.gather import GatherRequest, current_time, finish_gather, plan_gather
-    from newsletter.sources import open_sources
+    from newsletter.gather import GatherRequest, run_gather
 
     if since is not None and days is not None:
         raise typer.BadParameter("use either --since or --days, not both", param_hint="--days")
@@ -137,8 +134,7 @@ def gather(
         include_undated=include_undated,
         category=category,
     )
-    plan = plan_gather(workspace, request, current_time())
-    report = finish_gather(plan, _collect(open_sources(workspace), plan.cutoff))
+    report = run_gather(workspace, request, watch=_progress_bar)
     for source, warning in report.warnings:
         notice(f"Warning: {source}: {warning}")
     _show(report)
@@ -151,7 +147,7 @@ def gather(
     out.print(f"{verb} {where} ({count} new {'post' if count == 1 else 'posts'}).", markup=False)
     out.print(
         f"Next: check it and write the editorial below the front matter, then run: "
-        f"newsletter render {plan.slug}",
+        f"newsletter render {report.plan.slug}",
         markup=False,
     )
 

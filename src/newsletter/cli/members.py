@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from newsletter import clock
 from newsletter.cli.state import err, out, state, warn_about_database
-from newsletter.members.records import Basis, SubscriptionStatus
+from newsletter.store.records import Basis, SubscriptionStatus
 
 if TYPE_CHECKING:
     from rich.table import Table as RichTable
 
     from newsletter.members.planner import ImportPlan
     from newsletter.members.readers import ImportRow, MemberFile
-    from newsletter.members.records import MemberListing
     from newsletter.store import Database
+    from newsletter.store.records import MemberListing
     from newsletter.workspace import Workspace
 
 members_app = typer.Typer(
@@ -97,11 +98,10 @@ def import_members(
 
     Example: newsletter members import Mitglieder.csv --list mitglieder --column "email=Mail privat"
     """
-    from datetime import UTC, datetime
 
     from newsletter.members.applier import apply_import
     from newsletter.members.manage import plan_file_import
-    from newsletter.members.planner import Outcome
+    from newsletter.members.planner import RowOutcome
     from newsletter.members.readers import open_member_file, parse_column_overrides
 
     member_file = open_member_file(file, parse_column_overrides(column or []))
@@ -113,8 +113,8 @@ def import_members(
                 db,
                 plan,
                 source=f"import of {file.name}",
-                now=datetime.now(UTC),
-                progress=advance("Writing", plan.counts[Outcome.ADDED]),
+                now=clock.utc_now(),
+                progress=advance("Writing", plan.counts[RowOutcome.ADDED]),
             )
     _import_summary(member_file, plan, dry_run=dry_run, verbose=state(ctx).verbose)
 
@@ -161,27 +161,27 @@ def _import_summary(
 ) -> None:
     from rich.table import Table
 
-    from newsletter.members.planner import Outcome
+    from newsletter.members.planner import RowOutcome
 
     out.print(
         f"Read {member_file.path.name} as {member_file.format}: {sum(plan.counts.values())} rows.",
         markup=False,
     )
-    shown = [Outcome.REJECTED, Outcome.SUPPRESSED] if verbose else [Outcome.REJECTED]
+    shown = [RowOutcome.REJECTED, RowOutcome.SUPPRESSED] if verbose else [RowOutcome.REJECTED]
     details = [row for row in plan.rows if row.outcome in shown]
     if details:
         table = Table(title="Rows not imported")
         _unbroken_column(table, "Where", [row.where for row in details])
         _unbroken_column(table, "Address as given", [row.given for row in details])
-        table.add_column("Outcome")
+        table.add_column("RowOutcome")
         table.add_column("Reason")
         for row in details:
             table.add_row(row.where, row.given, row.outcome.value, row.reason)
         out.print(table)
-    summary = Table(*(outcome.value for outcome in Outcome), title="Summary")
-    summary.add_row(*(str(plan.counts[outcome]) for outcome in Outcome))
+    summary = Table(*(outcome.value for outcome in RowOutcome), title="Summary")
+    summary.add_row(*(str(plan.counts[outcome]) for outcome in RowOutcome))
     out.print(summary)
-    if plan.counts[Outcome.SUPPRESSED] and not verbose:
+    if plan.counts[RowOutcome.SUPPRESSED] and not verbose:
         out.print(
             "Suppressed rows are addresses that unsubscribed, bounced or were forgotten: "
             "they are never subscribed again (newsletter --verbose members import ... lists them).",
@@ -448,13 +448,12 @@ def create(
 
     Example: newsletter members lists create newsletter
     """
-    from datetime import UTC, datetime
 
     from newsletter import store
     from newsletter.members.manage import check_list_name
 
     with _database(ctx) as (_workspace, db):
-        store.create_list(db, check_list_name(name), datetime.now(UTC))
+        store.create_list(db, check_list_name(name), clock.utc_now())
     out.print(f'Created the list "{name}".', markup=False)
 
 

@@ -33,9 +33,10 @@ def render(
 
     Example: newsletter render 2026-11 --open
     """
+    from newsletter.errors import StrictWarningsError
     from newsletter.issue import issue_folder
     from newsletter.keys import load_keys
-    from newsletter.render.build import StrictWarningsError, build_issue
+    from newsletter.rendering import build_issue
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)

@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime, tzinfo
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from newsletter import clock
 from newsletter.cli.state import err, notice, out, state, warn_about_database
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
 
-    from newsletter.deliver.campaign import SendPlan
     from newsletter.deliver.journal import IssueStatus
     from newsletter.deliver.sender import Progress, RunSummary
+    from newsletter.sending import SendPlan
     from newsletter.settings import SmtpSettings
-
-
-@cache
-def _local_zone() -> tzinfo | None:
-    return datetime.now().astimezone().tzinfo
-
-
-def _now() -> datetime:
-    # Asked once per message: astimezone() would look the zone up each time (16 µs). The
-    # offset of the start stays for the run, which keeps every instant right.
-    return datetime.now(_local_zone())
+    from newsletter.workspace import Workspace
 
 
 def _duration(seconds: float) -> str:
@@ -222,73 +211,82 @@ def send(
 
     Example: newsletter send 2026-11 --test ich@example.org
     """
-    from newsletter.deliver.campaign import (
-        messages_for_test_send,
-        plan_send,
-        render_if_stale,
-        run_dry,
-        run_send,
-        run_test_send,
-    )
     from newsletter.issue import issue_folder
+    from newsletter.sending import plan_send
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
     warn_about_database(workspace)
     if test:
-        smtp = workspace.settings.require_smtp()
-        rendered = render_if_stale(workspace, folder, on_create=notice)
-        if rendered is not None:
-            out.print(f"Rendered {folder.name} first: {rendered.reason}.", markup=False)
-            for warning in rendered.build.result.warnings:
-                err.print(f"Warning: {warning}", style="yellow", markup=False)
-        messages = messages_for_test_send(workspace, folder, test, clock=_now)
-        password = _password(smtp)
-        bar, update = _progress_bar(len(messages))
-        with bar:
-            summary = run_test_send(smtp, messages, password, progress=update)
-        _show_run(summary)
-        for failure in summary.failures:
-            out.print(f"Failed: {failure.recipient}: {failure.reason}", markup=False)
-        raise typer.Exit(1 if summary.failures else 0)
-
+        raise typer.Exit(_test_send(workspace, folder, test))
     plan = plan_send(
-        workspace, folder, list_name, offline=offline, now=_now(), include_new=include_new
+        workspace, folder, list_name, offline=offline, now=clock.now(), include_new=include_new
     )
     if dry_run:
-        built = run_dry(plan, folder=save, clock=_now)
-        out.print(
-            f"Dry run: {built.built} messages built for {plan.list_name} "
-            f"({built.total_bytes / 1_048_576:.1f} MB), nothing sent."
-        )
-        for address in built.smtputf8:
-            out.print(f"Needs a server with SMTPUTF8: {address}", markup=False)
-        for problem in built.problems:
-            out.print(f"Cannot be sent: {problem.address}: {problem.reason}", markup=False)
-        if save is not None:
-            out.print(f"Messages written to {save}", markup=False)
-        raise typer.Exit(1 if built.problems else 0)
+        raise typer.Exit(_dry_run(plan, save))
+    raise typer.Exit(_real_send(ctx, plan, yes=yes, offline=offline))
+
+
+def _test_send(workspace: Workspace, folder: Path, addresses: list[str]) -> int:
+    from newsletter.sending import messages_for_test_send, render_if_stale, run_test_send
+
+    smtp = workspace.settings.require_smtp()
+    rendered = render_if_stale(workspace, folder, on_create=notice)
+    if rendered is not None:
+        out.print(f"Rendered {folder.name} first: {rendered.reason}.", markup=False)
+        for warning in rendered.build.result.warnings:
+            err.print(f"Warning: {warning}", style="yellow", markup=False)
+    messages = messages_for_test_send(workspace, folder, addresses, clock=clock.now)
+    password = _password(smtp)
+    bar, update = _progress_bar(len(messages))
+    with bar:
+        summary = run_test_send(smtp, messages, password, progress=update)
+    _show_run(summary)
+    for failure in summary.failures:
+        out.print(f"Failed: {failure.recipient}: {failure.reason}", markup=False)
+    return 1 if summary.failures else 0
+
+
+def _dry_run(plan: SendPlan, save: Path | None) -> int:
+    from newsletter.sending import run_dry
+
+    built = run_dry(plan, folder=save, clock=clock.now)
+    out.print(
+        f"Dry run: {built.built} messages built for {plan.list_name} "
+        f"({built.total_bytes / 1_048_576:.1f} MB), nothing sent."
+    )
+    for address in built.smtputf8:
+        out.print(f"Needs a server with SMTPUTF8: {address}", markup=False)
+    for problem in built.problems:
+        out.print(f"Cannot be sent: {problem.address}: {problem.reason}", markup=False)
+    if save is not None:
+        out.print(f"Messages written to {save}", markup=False)
+    return 1 if built.problems else 0
+
+
+def _real_send(ctx: typer.Context, plan: SendPlan, *, yes: bool, offline: bool) -> int:
+    from newsletter.sending import run_send
 
     _show_plan(plan)
     if plan.recipients == 0:
         out.print("Nobody to send to: everyone on the list has this issue already.")
-        return
+        return 0
     if not yes and not typer.confirm(f"Send {plan.slug} to {plan.recipients} members now?"):
         out.print("Nothing was sent.")
-        return
+        return 0
     password = _password(plan.smtp)
     bar, update = _progress_bar(plan.recipients)
     again = _again(ctx, plan, offline=offline)
     try:
         with bar:
-            result = run_send(plan, password, progress=update, clock=_now)
+            result = run_send(plan, password, progress=update, clock=clock.now)
     except KeyboardInterrupt:
         err.print(
             f"Interrupted. Everything sent so far is recorded; run `{again}` again to send "
             "the rest.",
             markup=False,
         )
-        raise typer.Exit(1) from None
+        return 1
     if result.prepared.recovered:
         out.print(
             "Sent again (in flight when an earlier send was cut off; listed as uncertain): "
@@ -298,7 +296,7 @@ def send(
     if result.status.skipped:
         out.print(f"Skipped (unsubscribed since): {result.status.skipped}")
     _show_failures(result.status)
-    raise typer.Exit(1 if result.run.failures else 0)
+    return 1 if result.run.failures else 0
 
 
 def status(

@@ -47,7 +47,7 @@ def error_line(text: str) -> None:
 
 def warn_about_database(workspace: Workspace) -> None:
     """SQLite needs a local disk: say so when the database sits on a share or synced folder."""
-    from newsletter.store import storage_warning
+    from newsletter.storage import storage_warning
 
     warning = storage_warning(workspace.database_path)
     if warning:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from newsletter.settings import RateWindow
 
 
-class RateLimiter:
+class SendRateLimiter:
     """Sliding windows over the start times of the last messages (``30/min, 500/h``)."""
 
     def __init__(self, windows: Sequence[RateWindow]) -> None:

@@ -23,15 +23,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from newsletter.deliver.clock import Clock, SystemClock
 from newsletter.deliver.faults import FaultHook
 from newsletter.deliver.guard import Pause, RelayGuard
 from newsletter.deliver.policy import Policy
-from newsletter.deliver.ratelimit import RateLimiter
+from newsletter.deliver.ratelimit import SendRateLimiter
 from newsletter.deliver.replies import Stage, Verdict, classify
-from newsletter.deliver.transport import Attempt, Envelope, SmtpConnection
+from newsletter.deliver.timer import SystemTimer, Timer
+from newsletter.deliver.transport import Attempt, SmtpConnection, Transport
 from newsletter.errors import DeliveryError
 from newsletter.settings import Security, SmtpSettings
+from newsletter.wire import Envelope
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,15 @@ def send_run(
     *,
     progress: ProgressCallback | None = None,
     policy: Policy | None = None,
-    clock: Clock | None = None,
+    clock: Timer | None = None,
     tls: ssl.SSLContext | None = None,
     faults: FaultHook | None = None,
+    transport: Callable[[], Transport] | None = None,
 ) -> RunSummary:
     """Send every message; return what happened, or raise DeliveryError when the run had to stop.
+
+    ``transport`` makes one connection (``smtp.concurrency`` are made); by default an
+    SmtpConnection to ``smtp``'s server.
 
     ``messages`` is read lazily, one message per free connection, so it may build each
     message on demand. A KeyboardInterrupt lets the messages in flight finish and be
@@ -127,9 +132,10 @@ def send_run(
         log,
         progress=progress or (lambda _: None),
         policy=policy or Policy(),
-        clock=clock or SystemClock(),
+        clock=clock or SystemTimer(),
         tls=tls,
         faults=faults or FaultHook.from_environment(),
+        transport=transport,
     )
     return run.run()
 
@@ -162,9 +168,10 @@ class _Run:
         *,
         progress: ProgressCallback,
         policy: Policy,
-        clock: Clock,
+        clock: Timer,
         tls: ssl.SSLContext | None,
         faults: FaultHook,
+        transport: Callable[[], Transport] | None = None,
     ) -> None:
         self._fresh: Iterator[Outgoing] | None = messages
         self._log = log
@@ -173,16 +180,18 @@ class _Run:
         self._clock = clock
         self._faults = faults
         self._where = f"{smtp.host}:{smtp.port}"
-        self._limiter = RateLimiter(smtp.rate)
+        self._limiter = SendRateLimiter(smtp.rate)
         self._guard = RelayGuard(policy)
-        # Each SMTP server greeting carries our name; looking it up once, not per connection.
-        hostname = socket.getfqdn()
-        if tls is None and smtp.security is not Security.NONE:
-            tls = ssl.create_default_context()
-        self._connections = [
-            SmtpConnection(smtp, password, tls=tls, local_hostname=hostname)
-            for _ in range(smtp.concurrency)
-        ]
+        if transport is None:
+            # Each SMTP server greeting carries our name; looking it up once, not per connection.
+            hostname = socket.getfqdn()
+            if tls is None and smtp.security is not Security.NONE:
+                tls = ssl.create_default_context()
+
+            def transport() -> Transport:
+                return SmtpConnection(smtp, password, tls=tls, local_hostname=hostname)
+
+        self._connections = [transport() for _ in range(smtp.concurrency)]
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._waiting: list[_Waiting] = []
@@ -475,7 +484,7 @@ class _Run:
 
     # ------------------------------------------------------------ worker threads
 
-    def _work(self, connection: SmtpConnection) -> None:
+    def _work(self, connection: Transport) -> None:
         while (task := self._tasks.get()) is not None:
             attempt: Attempt | Exception
             try:

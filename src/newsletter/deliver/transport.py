@@ -13,26 +13,12 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from typing import Protocol
 
-from newsletter.deliver.envelope import EnvelopeError, envelope_address
 from newsletter.deliver.replies import Reply, Stage
-from newsletter.deliver.wire import BLOCK_END
 from newsletter.errors import DeliveryError
 from newsletter.settings import Security, SmtpSettings, is_loopback
-
-
-@dataclass(frozen=True)
-class Envelope:
-    sender: str
-    recipient: str
-    # The DATA block as ``wire.data_block`` makes it (CRLF, dot-stuffed, terminated), so
-    # the work is done once per issue template rather than once per message.
-    data: bytes
-
-    def __post_init__(self) -> None:
-        if not self.data.endswith(BLOCK_END):
-            # A block without its end would leave the server waiting until the timeout.
-            raise ValueError("Envelope.data must be a DATA block from wire.data_block()")
+from newsletter.wire import Envelope, EnvelopeError, envelope_address
 
 
 @dataclass(frozen=True)
@@ -51,6 +37,16 @@ class Attempt:
 
 
 _LOST = (smtplib.SMTPServerDisconnected, OSError)
+
+
+class Transport(Protocol):
+    """Where the engine hands each message: an SMTP connection to the relay, or (for a
+    dry run, the demo, a test) anything else that answers like one. Used by one worker
+    thread at a time; failures no retry can cure raise DeliveryError."""
+
+    def send(self, envelope: Envelope) -> Attempt: ...
+
+    def close(self) -> None: ...
 
 
 class SmtpConnection:

@@ -8,7 +8,6 @@ member row and the same suppression hash.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -22,7 +21,6 @@ from email_validator import EmailNotValidError, validate_email
 _SIMPLE_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _MAX_LOCAL = 64
 _MAX_ADDRESS = 254
-_HASH_PREFIX = b"newsletter-suppression-v1:"
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 # Far beyond any real name, far below what breaks a header: a To: line must fit SMTP's
 # 998 octets, and a 120,000-character name made the server refuse that member for good.
@@ -60,11 +58,6 @@ def _ascii_domain(domain: str) -> str:
     # Validating a domain once through a harmless local part checks everything the
     # full validator checks about it (labels, special-use names, IDNA).
     return _validate(f"postmaster@{domain}").partition("@")[2]
-
-
-def address_hash(normalised: str) -> str:
-    """What a suppression keeps of an address: enough to recognise it, not to read it."""
-    return hashlib.sha256(_HASH_PREFIX + normalised.encode("utf-8")).hexdigest()
 
 
 def clean_name(text: str) -> str:

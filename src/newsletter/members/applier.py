@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter import store
-from newsletter.members.planner import ImportPlan, Outcome, PlannedRow
-from newsletter.members.records import ConsentMethod, ConsentRecord, MemberData
+from newsletter.members.planner import ImportPlan, PlannedRow, RowOutcome
 from newsletter.members.tokens import new_subscription_id
+from newsletter.store.records import ConsentMethod, ConsentRecord, MemberData
 
 _PROGRESS_STEP = 1000
 
@@ -34,7 +34,7 @@ def apply_import(
 
     ``progress`` is called with the number of rows written since its last call.
     """
-    added = plan.with_outcome(Outcome.ADDED)
+    added = plan.with_outcome(RowOutcome.ADDED)
     with db.transaction():
         found = store.find_list(db, plan.list_name)
         mailing_list = found or store.create_list(db, plan.list_name, now)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from newsletter.files import write_bytes_atomic
-from newsletter.members.records import MemberListing
 from newsletter.settings import Locale
+from newsletter.store.records import MemberListing
 
 COLUMNS = (
     "email", "first_name", "last_name", "name", "list", "status", "basis", "subscribed_at",

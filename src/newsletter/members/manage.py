@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from newsletter import store
+from newsletter import clock, store
 from newsletter.errors import MemberError
 from newsletter.members.addresses import (
     InvalidAddressError,
@@ -20,7 +20,9 @@ from newsletter.members.addresses import (
 )
 from newsletter.members.planner import ImportPlan, plan_import
 from newsletter.members.readers import ImportRow, MemberFile
-from newsletter.members.records import (
+from newsletter.members.tokens import new_subscription_id
+from newsletter.store import signups
+from newsletter.store.records import (
     Basis,
     ConsentMethod,
     ConsentRecord,
@@ -30,13 +32,12 @@ from newsletter.members.records import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from newsletter.members.tokens import new_subscription_id
 
 _MAX_LIST_NAME = 80
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+    return now or clock.utc_now()
 
 
 def address(given: str) -> str:
@@ -222,7 +223,7 @@ def forget_address(db: store.Database, given: str, *, now: datetime | None = Non
         member = store.find_member(db, email)
         count = len(store.subscriptions_of(db, member.id)) if member else 0
         store.forget(db, email, _now(now))
-        store.forget_requests(db, email)  # a sign-up waiting for its link names them too
+        signups.forget_requests(db, email)  # a sign-up waiting for its link names them too
     return ForgetResult(email, member is not None, count)
 
 

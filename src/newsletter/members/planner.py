@@ -16,18 +16,18 @@ from typing import NamedTuple
 
 from newsletter.members.addresses import (
     InvalidAddressError,
-    address_hash,
     clean_name,
     name_too_long,
     normalise_address,
 )
 from newsletter.members.readers import ImportRow
-from newsletter.members.records import (
+from newsletter.store.records import (
     Basis,
     KnownMember,
     MemberData,
     SubscriptionStatus,
     SuppressionReason,
+    address_hash,
 )
 
 _SUPPRESSED_BEFORE = {
@@ -37,7 +37,7 @@ _SUPPRESSED_BEFORE = {
 }
 
 
-class Outcome(StrEnum):
+class RowOutcome(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
@@ -50,7 +50,7 @@ class PlannedRow(NamedTuple):
 
     where: str
     given: str  # the address as the file has it
-    outcome: Outcome
+    outcome: RowOutcome
     reason: str = ""
     member: MemberData | None = None  # for added and updated rows
     new_member: bool = False  # added rows: not in the database under any list yet
@@ -73,9 +73,9 @@ class ImportPlan:
     basis: Basis
     rows: tuple[PlannedRow, ...]  # every row except the unchanged ones
     suppressions: tuple[PlannedSuppression, ...]
-    counts: Mapping[Outcome, int]
+    counts: Mapping[RowOutcome, int]
 
-    def with_outcome(self, outcome: Outcome) -> list[PlannedRow]:
+    def with_outcome(self, outcome: RowOutcome) -> list[PlannedRow]:
         return [row for row in self.rows if row.outcome is outcome]
 
 
@@ -92,38 +92,40 @@ def plan_import(
     planned: list[PlannedRow] = []
     opt_outs: dict[str, PlannedSuppression] = {}
     first_seen: dict[str, tuple[str, int]] = {}
-    counts: Counter[Outcome] = Counter()
+    counts: Counter[RowOutcome] = Counter()
 
     def decide(row: ImportRow) -> PlannedRow | None:
         if row.skip_reason:
-            return PlannedRow(row.where, row.email, Outcome.REJECTED, row.skip_reason)
+            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, row.skip_reason)
         try:
             email = normalise_address(row.email)
         except InvalidAddressError as error:
-            return PlannedRow(row.where, row.email, Outcome.REJECTED, str(error))
+            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, str(error))
         if row.opt_out is None and (problem := _long_name(row)):
-            return PlannedRow(row.where, row.email, Outcome.REJECTED, problem)
+            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, problem)
         if row.opt_out is not None:
             opt_outs[email] = PlannedSuppression(email, row.opt_out.reason, row.opt_out.all_lists)
             first_seen.setdefault(email, (row.part, row.line))
-            return PlannedRow(row.where, row.email, Outcome.SUPPRESSED, row.opt_out.note)
+            return PlannedRow(row.where, row.email, RowOutcome.SUPPRESSED, row.opt_out.note)
         if email in opt_outs:
-            return PlannedRow(row.where, row.email, Outcome.SUPPRESSED, "opted out in this file")
+            return PlannedRow(row.where, row.email, RowOutcome.SUPPRESSED, "opted out in this file")
         # No hashing when nothing is suppressed: the first import of a big list stays fast.
         reason = suppressed.get(address_hash(email)) if suppressed else None
         if reason is not None:
-            return PlannedRow(row.where, row.email, Outcome.SUPPRESSED, _SUPPRESSED_BEFORE[reason])
+            return PlannedRow(
+                row.where, row.email, RowOutcome.SUPPRESSED, _SUPPRESSED_BEFORE[reason]
+            )
         if email in first_seen:
             part, line = first_seen[email]
             where = f"line {line}" if part == row.part else f"{part} line {line}"
-            return PlannedRow(row.where, row.email, Outcome.REJECTED, f"same address as {where}")
+            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, f"same address as {where}")
         first_seen[email] = (row.part, row.line)
         return _compare(row, email, known.get(email))
 
     for row in rows:
         decision = decide(row)
         if decision is None:
-            counts[Outcome.UNCHANGED] += 1
+            counts[RowOutcome.UNCHANGED] += 1
         else:
             counts[decision.outcome] += 1
             planned.append(decision)
@@ -133,7 +135,7 @@ def plan_import(
         basis=basis,
         rows=tuple(planned),
         suppressions=tuple(opt_outs.values()),
-        counts={outcome: counts[outcome] for outcome in Outcome},
+        counts={outcome: counts[outcome] for outcome in RowOutcome},
     )
 
 
@@ -152,7 +154,7 @@ def _compare(row: ImportRow, email: str, current: KnownMember | None) -> Planned
     )
     if current is None:
         return PlannedRow(
-            row.where, row.email, Outcome.ADDED, member=given, new_member=True,
+            row.where, row.email, RowOutcome.ADDED, member=given, new_member=True,
             opted_in_at=row.opted_in_at, opt_in_ip=row.opt_in_ip,
         )  # fmt: skip
     # A blank cell keeps what we know: a file without first names erases none.
@@ -167,16 +169,16 @@ def _compare(row: ImportRow, email: str, current: KnownMember | None) -> Planned
     )  # fmt: skip
     if current.status is None:
         return PlannedRow(
-            row.where, row.email, Outcome.ADDED, member=merged, names_changed=changed,
+            row.where, row.email, RowOutcome.ADDED, member=merged, names_changed=changed,
             opted_in_at=row.opted_in_at, opt_in_ip=row.opt_in_ip,
         )  # fmt: skip
     if current.status is not SubscriptionStatus.SUBSCRIBED:
         # Ended on this list without a suppression record: still never re-subscribed.
         return PlannedRow(
-            row.where, row.email, Outcome.SUPPRESSED, f"{current.status} from this list"
+            row.where, row.email, RowOutcome.SUPPRESSED, f"{current.status} from this list"
         )
     if changed:
         return PlannedRow(
-            row.where, row.email, Outcome.UPDATED, "names changed", merged, names_changed=True
+            row.where, row.email, RowOutcome.UPDATED, "names changed", merged, names_changed=True
         )
     return None

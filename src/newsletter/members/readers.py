@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import ClassVar, NamedTuple, Protocol
 
 from newsletter.errors import MemberError
-from newsletter.members.records import SuppressionReason
 from newsletter.members.tables import Table, mailchimp_part_kind, one_line, read_tables
+from newsletter.store.records import SuppressionReason
 
 
 class Field(StrEnum):

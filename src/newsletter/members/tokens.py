@@ -13,16 +13,12 @@ import hmac
 import re
 import secrets
 
-from newsletter.errors import MemberError
+from newsletter.errors import TokenError
 
 _PURPOSE = b"newsletter-unsubscribe-v1:"
 # 16 random bytes, base64url without padding: 22 characters, no "." in the alphabet.
 _ID_BYTES = 16
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-class TokenError(MemberError):
-    """An unsubscribe link that was not made by this workspace (tampered or cut short)."""
 
 
 def new_subscription_id() -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from newsletter.deliver.envelope import EnvelopeError, envelope_address
 from newsletter.errors import MessageError
-from newsletter.members.records import Recipient as Member
 from newsletter.messages.template import MessageTemplate
+from newsletter.store.records import Recipient
+from newsletter.wire import EnvelopeError, envelope_address
 
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9@._+-]+")
 
@@ -37,7 +37,7 @@ class DryRun:
 
 def dry_run(
     template: MessageTemplate,
-    members: Iterable[Member],
+    members: Iterable[Recipient],
     *,
     date: datetime,
     folder: Path | None = None,

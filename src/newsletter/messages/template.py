@@ -21,11 +21,7 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from newsletter.deliver.envelope import EnvelopeError, envelope_address
-from newsletter.deliver.transport import Envelope
-from newsletter.deliver.wire import data_block
 from newsletter.errors import SettingsError, TemplateError
-from newsletter.members.records import Recipient as Member
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import (
     Addressee,
@@ -41,6 +37,8 @@ from newsletter.messages.signing import DkimSigner
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
 from newsletter.settings import NewsletterSettings
+from newsletter.store.records import Recipient
+from newsletter.wire import Envelope, EnvelopeError, data_block, envelope_address
 
 
 class Slot(IntEnum):
@@ -147,7 +145,7 @@ class MessageTemplate:
     signer: DkimSigner | None
 
     def fill(
-        self, member: Member, *, date: datetime, message_id: str | None = None
+        self, member: Recipient, *, date: datetime, message_id: str | None = None
     ) -> MemberMessage:
         """The member's message, dated ``date`` (aware), as the DATA block to send.
 
@@ -168,13 +166,13 @@ class MessageTemplate:
             needs_smtputf8=not filled.recipient.rpartition("@")[0].isascii(),
         )
 
-    def message(self, member: Member, *, date: datetime, message_id: str | None = None) -> bytes:
+    def message(self, member: Recipient, *, date: datetime, message_id: str | None = None) -> bytes:
         """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""
         filled = self._member(member, date, message_id)
         message = self.skeleton.filled(filled.values)
         return message if self.signer is None else self.signer.sign(message)
 
-    def _member(self, member: Member, date: datetime, message_id: str | None) -> _Member:
+    def _member(self, member: Recipient, date: datetime, message_id: str | None) -> _Member:
         recipient = recipient_of(member)
         to = mail_address(recipient.name, recipient.address)
         token = sign_token(self.unsubscribe_key, member.subscription_id)
@@ -204,7 +202,7 @@ class MessageTemplate:
         return _Member(values, f"{to.username}@{to.domain}", message_id)
 
 
-def recipient_of(member: Member) -> Addressee:
+def recipient_of(member: Recipient) -> Addressee:
     """How compose_message addresses and greets a member.
 
     The To name is the full name, else first and last name; a last name alone is not

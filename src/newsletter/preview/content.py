@@ -11,10 +11,10 @@ from pathlib import Path
 
 from newsletter.issue import GATHERED_FILE, ISSUE_FILE, load_current_issue
 from newsletter.members.tokens import sign_token
-from newsletter.render.build import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
 from newsletter.render.email import render_email
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
+from newsletter.rendering import SAMPLE_MEMBER, SAMPLE_SUBSCRIPTION_ID
 from newsletter.workspace import Workspace
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from newsletter import clock
 from newsletter.errors import NewsletterError
 from newsletter.preview.content import PreviewContent
 
@@ -55,7 +56,7 @@ class LiveBuild:
         self._build, self._watched, self._on_build = build, watched, on_build
         self._lock = threading.Lock()
         self._stamp: Stamp | None = None
-        self._snapshot = Snapshot(0, datetime.now().astimezone(), None, None)
+        self._snapshot = Snapshot(0, clock.now(), None, None)
 
     def current(self) -> Snapshot:
         # The lock keeps two polling tabs from building the same change twice.
@@ -81,4 +82,4 @@ class LiveBuild:
                 f"unexpected {type(bug).__name__}: {bug}. This is a bug in newsletter; "
                 "please report it with what the terminal shows"
             )
-        return Snapshot(last.version + 1, datetime.now().astimezone(), content, error)
+        return Snapshot(last.version + 1, clock.now(), content, error)

@@ -24,6 +24,8 @@ def split_salutation(editorial: str) -> tuple[str | None, str]:
     line = first.strip()
     if "\n" in first or not line.endswith(",") or len(line.split()) > MAX_WORDS:
         return None, editorial
+    if not any(character.isalpha() for character in line.replace(FIRST_NAME, "x")):
+        return None, editorial  # "," or "—," alone addresses nobody
     return line, rest.strip("\n")
 
 

@@ -13,7 +13,9 @@ from datetime import datetime
 
 from newsletter import store
 from newsletter.members.addresses import InvalidAddressError, clean_name, normalise_address
-from newsletter.members.records import (
+from newsletter.members.tokens import new_subscription_id
+from newsletter.store import signups
+from newsletter.store.records import (
     Basis,
     ConsentMethod,
     ConsentRecord,
@@ -21,8 +23,12 @@ from newsletter.members.records import (
     SubscriptionStatus,
     SuppressionReason,
 )
-from newsletter.members.tokens import new_subscription_id
-from newsletter.signup.records import SOURCE_PREFERENCES, SOURCE_WEB_FORM, Request, RequestKind
+from newsletter.store.signup_records import (
+    SOURCE_PREFERENCES,
+    SOURCE_WEB_FORM,
+    Request,
+    RequestKind,
+)
 
 
 def apply_request(
@@ -103,7 +109,7 @@ def _subscribe(
         ):
             return False  # this very consent, applied before
         store.resubscribe(db, subscription_id, consent, now)
-    store.record_consent_details(db, subscription_id, request)
+    signups.record_consent_details(db, subscription_id, request)
     return True
 
 
@@ -122,7 +128,7 @@ def _change_address(db: store.Database, request: Request) -> bool:
     email = _normalised(request.email)
     if subscription is None or email is None:
         return False
-    return store.change_member_address(db, subscription.member_id, email)
+    return signups.change_member_address(db, subscription.member_id, email)
 
 
 def _normalised(given: str) -> str | None:

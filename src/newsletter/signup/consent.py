@@ -10,7 +10,7 @@ from newsletter.bundled import default_templates
 from newsletter.errors import TemplateError
 from newsletter.render.texts import load_texts, texts_file
 from newsletter.settings import NewsletterSettings
-from newsletter.signup.records import ConsentText
+from newsletter.store.signup_records import ConsentText
 
 SIGNUP_TEXTS = "signup"
 

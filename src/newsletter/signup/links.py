@@ -14,7 +14,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 
-from newsletter.signup.records import VALID_FOR
+from newsletter.store.signup_records import VALID_FOR
 
 _PURPOSE = b"newsletter-confirm-v1:"
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")

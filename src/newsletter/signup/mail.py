@@ -21,8 +21,7 @@ from typing import Any
 
 from newsletter.bundled import default_templates
 from newsletter.deliver.password import smtp_password
-from newsletter.deliver.transport import Envelope, SmtpConnection
-from newsletter.deliver.wire import data_block
+from newsletter.deliver.transport import SmtpConnection
 from newsletter.messages.compose import (
     POLICY,
     clean_text,
@@ -35,6 +34,7 @@ from newsletter.render.templates import render_template
 from newsletter.render.texts import load_texts, load_theme
 from newsletter.settings import NewsletterSettings, SmtpSettings
 from newsletter.signup.consent import signup_texts
+from newsletter.wire import Envelope, data_block
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from newsletter import store
 from newsletter.errors import MemberError
 from newsletter.members.manage import address
-from newsletter.members.records import Member, Suppression
-from newsletter.signup.records import ConsentDetails
+from newsletter.store import signups
+from newsletter.store.records import Member, Suppression
+from newsletter.store.signup_records import ConsentDetails
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,6 @@ def member_record(db: store.Database, given: str) -> MemberRecord:
         )
     return MemberRecord(
         member,
-        tuple(store.consent_details(db, member.id)),
+        tuple(signups.consent_details(db, member.id)),
         tuple(store.suppressions_of(db, email)),
     )

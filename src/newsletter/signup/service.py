@@ -16,17 +16,18 @@ import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from newsletter import store
+from newsletter import clock, store
 from newsletter.errors import NewsletterError
-from newsletter.members.records import SubscriptionStatus
 from newsletter.signup.apply import apply_request
 from newsletter.signup.links import new_request_id, sign_link, verify_link
 from newsletter.signup.mail import Mailer, MailKind, SignupMails
-from newsletter.signup.records import ConsentText, Request, RequestKind
+from newsletter.store import signups
+from newsletter.store.records import SubscriptionStatus
+from newsletter.store.signup_records import ConsentText, Request, RequestKind
 
 CONFIRM_PATH = "/anmelden/bestaetigen"
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class SignupService:
 
     def purge(self, now: datetime) -> int:
         with store.open_database(self.database_path) as db:
-            return store.purge_requests(db, now)
+            return signups.purge_requests(db, now)
 
     # ------------------------------------------------------------ asking
 
@@ -77,18 +78,18 @@ class SignupService:
 
     def _ask(self, request: Request, kind: MailKind, now: datetime) -> None:
         with store.open_database(self.database_path) as db:
-            store.purge_requests(db, now)
+            signups.purge_requests(db, now)
             with db.transaction():
-                if not store.claim_signup_mail(db, request.email, now):
+                if not signups.claim_signup_mail(db, request.email, now):
                     return
-                store.insert_request(db, request)
+                signups.insert_request(db, request)
         message = self.mails.message(
             kind, request.email, request.first_name, self.link(request), now
         )
         if not self.mailer.send(message, request.email):
             with store.open_database(self.database_path) as db, db.transaction():
-                store.delete_request(db, request.id)
-                store.release_signup_mail(db, request.email)
+                signups.delete_request(db, request.id)
+                signups.release_signup_mail(db, request.email)
 
     # ------------------------------------------------------------ confirming
 
@@ -96,12 +97,14 @@ class SignupService:
         """Confirm a waiting request; one confirmed already, or gone, changes nothing
         (None). The welcome mail, if any, is ``welcome_after`` (after the answer)."""
         with store.open_database(self.database_path) as db:
-            store.purge_requests(db, now)
+            signups.purge_requests(db, now)
             with db.transaction():
-                request = store.confirm_request(db, request_id, now, ip, secrets.token_urlsafe(16))
+                request = signups.confirm_request(
+                    db, request_id, now, ip, secrets.token_urlsafe(16)
+                )
                 if request is not None and not self.remote:
                     apply_request(db, request, self.public_lists, now)
-                    store.delete_request(db, request.id)
+                    signups.delete_request(db, request.id)
         return request
 
     def welcome_after(self, request: Request | None, now: datetime) -> None:
@@ -138,7 +141,7 @@ class SignupService:
         )  # fmt: skip
         with store.open_database(self.database_path) as db:
             if self.remote:
-                store.insert_confirmed_request(db, request)
+                signups.insert_confirmed_request(db, request)
             else:
                 apply_request(db, request, self.public_lists, now)
 
@@ -153,7 +156,7 @@ def purge_regularly(
     def loop() -> None:
         while not stop.wait(every):
             try:
-                service.purge(datetime.now(UTC))
+                service.purge(clock.utc_now())
             except NewsletterError as error:  # busy database: the next round tries again
                 log.warning("erasing expired sign-ups failed: %s", error)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,11 +22,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from newsletter.members.tokens import TokenError, verify_token
+from newsletter import clock
+from newsletter.errors import TokenError
+from newsletter.members.tokens import verify_token
 from newsletter.render.context import ARCHIVE_PATH
 from newsletter.render.placeholders import UNSUBSCRIBE_PATH
+from newsletter.store.events import EventKind
 from newsletter.web.config import WebConfig
-from newsletter.web.events import EventKind
 from newsletter.web.headers import SecurityHeaders, archive_policy
 from newsletter.web.limits import (
     FORM_BODY_LIMIT,
@@ -45,7 +47,7 @@ _MAX_FORM_FIELDS = 8
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.utc_now()
 
 
 def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starlette:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from newsletter import clock
 from newsletter.errors import WebError
 from newsletter.keys import CONFIRMATION_ENV, UNSUBSCRIBE_ENV, load_keys
 from newsletter.settings import NewsletterSettings, RateWindow
@@ -123,7 +123,7 @@ def _signup_service(workspace: Workspace, key: bytes) -> SignupService | None:
         web_url=newsletter.web_url,
         welcome=settings.signup.welcome,
     )
-    service.purge(datetime.now(UTC))
+    service.purge(clock.utc_now())
     return service
 
 

@@ -20,10 +20,10 @@ from newsletter import __version__, store
 from newsletter.errors import WebError
 from newsletter.settings import NewsletterSettings, is_loopback
 from newsletter.signup.apply import apply_request
+from newsletter.store.events import WebEvent
+from newsletter.store.syncstate import record_sync
 from newsletter.web.archive import SLUG, IssueArchive
-from newsletter.web.events import WebEvent
 from newsletter.web.protocol import ACK_PATH, ARCHIVE_PATH, BATCH, EVENTS_PATH
-from newsletter.web.syncstate import record_sync
 from newsletter.web.unsubscribe import apply_unsubscribe
 from newsletter.workspace import Workspace
 

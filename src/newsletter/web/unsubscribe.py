@@ -11,7 +11,7 @@ from typing import Protocol
 from newsletter import store
 from newsletter.members import manage
 from newsletter.messages.compose import ONE_CLICK
-from newsletter.web.events import EventKind, WebEvent
+from newsletter.store.events import EventKind, WebEvent
 
 SOURCE = "web"
 # The POST body: RFC 8058's one-click field, and the confirmation page's second button.

@@ -1,7 +1,9 @@
-"""What a sign-up or a self-service change is while it waits, and once it is confirmed.
+"""The sign-up's records (issue 17): what a sign-up or a self-service change is while
+it waits, and once it is confirmed.
 
-Pure data: the store keeps these, the web side makes them, sync carries the confirmed
-ones to the office (``to_json``/``from_json``), and the office applies them.
+Pure data: the store keeps these (``newsletter.store.signups``), the web side makes
+them, sync carries the confirmed ones to the office (``to_json``/``from_json``), and
+the office applies them (``newsletter.signup.apply``).
 """
 
 from __future__ import annotations

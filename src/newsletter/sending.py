@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newsletter import store
+from newsletter.clock import Clock
 from newsletter.deliver import journal
 from newsletter.deliver.ratelimit import minimum_duration
 from newsletter.deliver.sender import (
@@ -29,24 +30,17 @@ from newsletter.errors import DeliveryError, IssueError, MessageError
 from newsletter.issue import SentMark, load_issue, read_sent_mark, write_sent_mark
 from newsletter.keys import load_keys
 from newsletter.members.manage import address
-from newsletter.members.records import MailingList, Recipient
 from newsletter.messages.compose import new_message_id
 from newsletter.messages.dryrun import DryRun, dry_run
 from newsletter.messages.signing import load_signer
 from newsletter.messages.template import MessageTemplate, build_template
-from newsletter.render.build import (
-    SAMPLE_SUBSCRIPTION_ID,
-    Build,
-    build_hash,
-    build_issue,
-    check_build_current,
-    load_build,
-)
+from newsletter.render.build import build_hash, check_build_current, load_build
+from newsletter.rendering import SAMPLE_SUBSCRIPTION_ID, Build, build_issue
 from newsletter.settings import SmtpSettings
-from newsletter.web.syncstate import require_recent_sync
+from newsletter.store.records import MailingList, Recipient
+from newsletter.store.syncstate import require_recent_sync
 from newsletter.workspace import Workspace
 
-Clock = Callable[[], datetime]
 TEST_PREFIX = "[TEST] "
 
 

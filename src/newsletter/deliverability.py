@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from newsletter.errors import DeliveryError, NewsletterError
+from newsletter.errors import DeliveryError, DnsError, NewsletterError
 
 if TYPE_CHECKING:
     import dns.resolver
@@ -54,10 +54,6 @@ class Report:
     @property
     def failed(self) -> bool:
         return any(finding.verdict is Verdict.FAIL for finding in self.findings)
-
-
-class DnsError(NewsletterError):
-    """A lookup that got no answer at all (timeout, server failure): not "no record"."""
 
 
 class Dns(Protocol):

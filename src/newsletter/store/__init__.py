@@ -13,18 +13,17 @@ import contextlib
 import os
 import sqlite3
 import stat
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from newsletter.errors import MemberError, NewsletterError
-from newsletter.members.addresses import address_hash
-from newsletter.members.records import (
+from newsletter.errors import DatabaseError, MemberError
+from newsletter.store.events import EventKind, WebEvent
+from newsletter.store.records import (
     Basis,
     ConsentColumns,
     ConsentMethod,
@@ -40,23 +39,11 @@ from newsletter.members.records import (
     SubscriptionStatus,
     Suppression,
     SuppressionReason,
+    address_hash,
 )
-from newsletter.signup.records import (
-    MAIL_INTERVAL,
-    VALID_FOR,
-    ConsentDetails,
-    ConsentText,
-    Request,
-    RequestKind,
-)
-from newsletter.web.events import EventKind, WebEvent
 
 BUSY_TIMEOUT_MS = 10_000
 _PAGE = 1000
-
-
-class DatabaseError(NewsletterError):
-    """The database file cannot be opened, upgraded or written."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +195,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP INDEX deliveries_by_status",
         ),
     ),
-    # The sign-up section at the end of this file holds this migration's statements.
+    # Issue 17; its SQL is in newsletter.store.signups.
+    Migration(
+        "sign-up: requests awaiting confirmation, the mail limit, consent details",
+        (
+            # What the consent record needs beyond the columns it had: the consent text's
+            # version, when the sign-up was asked for and when its link was confirmed.
+            "ALTER TABLE subscriptions ADD COLUMN consent_text_version TEXT",
+            "ALTER TABLE subscriptions ADD COLUMN consent_requested_at TEXT",
+            "ALTER TABLE subscriptions ADD COLUMN consent_confirmed_at TEXT",
+            # A request lives until it is confirmed and applied (at once on one machine, at
+            # the next sync on a web server), or until its link expires: then it is erased.
+            """
+            CREATE TABLE signup_requests (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('signup', 'address', 'preferences')),
+                email TEXT NOT NULL,
+                first_name TEXT NOT NULL,
+                lists TEXT NOT NULL,
+                subscription_id TEXT,
+                consent_text TEXT NOT NULL,
+                consent_version TEXT NOT NULL,
+                requested_at TEXT NOT NULL,
+                confirmed_at TEXT,
+                ip TEXT,
+                event_id TEXT UNIQUE
+            )
+            """,
+            "CREATE INDEX signup_requests_by_time ON signup_requests (requested_at)",
+            # One confirmation mail per address per MAIL_INTERVAL: the address's hash only.
+            """
+            CREATE TABLE signup_mails (
+                address_hash TEXT PRIMARY KEY,
+                sent_at TEXT NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 
@@ -289,10 +312,8 @@ def _translated(path: Path) -> Iterator[None]:
         raise
 
 
-def open_database(path: Path, migrations: Sequence[Migration] | None = None) -> Database:
+def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> Database:
     """Open (or create) the database and bring its schema up to date."""
-    if migrations is None:
-        migrations = MIGRATIONS  # read now: the sign-up section below extends it
     if path.parent and not path.parent.is_dir():
         raise DatabaseError(
             f"{path}: the folder {path.parent} does not exist",
@@ -362,76 +383,11 @@ def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
             connection.execute(f"PRAGMA user_version = {number}")
 
 
-# Where a database must not live: SQLite's locking (and WAL above all) is unreliable there.
-_NETWORK_FILESYSTEMS = frozenset(
-    {
-        "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "sshfs", "9p", "afs",
-        "ceph", "glusterfs", "fuse.glusterfs", "davfs", "fuse.davfs2", "fuse.rclone",
-        "fuse.s3fs", "lustre", "gpfs", "virtiofs", "vboxsf", "fuse.vmhgfs-fuse",
-    }
-)  # fmt: skip
-_SYNCED_FOLDERS = (
-    "dropbox", "onedrive", "nextcloud", "owncloud", "icloud drive", "iclouddrive",
-    "mobile documents", "google drive", "googledrive", "cloudstorage", "seafile", "pcloud",
-)  # fmt: skip
-_LOCAL_ADVICE = "keep it on a local disk: change [database] path in newsletter.toml"
-
-
-def storage_warning(path: Path, mounts: Path = Path("/proc/mounts")) -> str | None:
-    """Say why ``path`` is a bad place for the database, or None when it looks local."""
-    text = str(path)
-    if text.startswith(("\\\\", "//")):
-        return f"the database {path} is on a network share; {_LOCAL_ADVICE}"
-    for part in PurePath(path).parts:
-        lowered = part.lower()
-        if lowered.startswith(_SYNCED_FOLDERS):
-            return (
-                f'the database {path} is in a synced folder ("{part}"): syncing can corrupt '
-                f"it; {_LOCAL_ADVICE}"
-            )
-    filesystem = _mount_type(path, mounts)
-    if filesystem in _NETWORK_FILESYSTEMS:
-        return f"the database {path} is on a network file system ({filesystem}); {_LOCAL_ADVICE}"
-    if _is_windows_network_drive(path):
-        return f"the database {path} is on a network drive; {_LOCAL_ADVICE}"
-    return None
-
-
-def _mount_type(path: Path, mounts: Path) -> str | None:
-    """The file system type of the mount holding ``path``, from /proc/mounts (Linux only)."""
-    try:
-        lines = mounts.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    target = path.resolve()
-    best: tuple[int, str] | None = None
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        # /proc/mounts writes a space in a mount point as \040.
-        mount_point = Path(fields[1].replace("\\040", " "))
-        if (target == mount_point or mount_point in target.parents) and (
-            best is None or len(mount_point.parts) >= best[0]
-        ):
-            best = (len(mount_point.parts), fields[2])
-    return best[1] if best else None
-
-
-def _is_windows_network_drive(path: Path) -> bool:
-    if sys.platform == "win32":
-        import ctypes
-
-        drive_remote = 4  # GetDriveTypeW's DRIVE_REMOTE: a mapped network drive
-        drive = path.resolve().drive
-        return bool(drive) and ctypes.windll.kernel32.GetDriveTypeW(drive + "\\") == drive_remote
-    return False
-
-
 # ---------------------------------------------------------------- lists
 
 
-def _time(value: datetime) -> str:
+def iso_time(value: datetime) -> str:
+    """An instant as the database keeps it: UTC, ISO 8601, to the second."""
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -468,7 +424,7 @@ def create_list(db: Database, name: str, now: datetime) -> MailingList:
     with db.transaction():
         if find_list(db, name) is not None:
             raise MemberError(f'the list "{name}" already exists')
-        db.execute("INSERT INTO lists (name, created_at) VALUES (?, ?)", (name, _time(now)))
+        db.execute("INSERT INTO lists (name, created_at) VALUES (?, ?)", (name, iso_time(now)))
         return require_list(db, name)
 
 
@@ -542,7 +498,7 @@ def known_members(db: Database, list_id: int | None) -> dict[str, KnownMember]:
 
 def insert_members(db: Database, members: Iterable[MemberData], now: datetime) -> None:
     """Add members; addresses already present are left alone."""
-    created = _time(now)
+    created = iso_time(now)
     db.executemany(
         """
         INSERT INTO members (email, email_hash, first_name, last_name, name, created_at)
@@ -591,7 +547,7 @@ def subscribe(
         db.executemany(
             "INSERT INTO temp.incoming_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (sid, email, c.basis.value, c.method.value, c.source, c.ip, c.text, _time(c.at))
+                (sid, email, c.basis.value, c.method.value, c.source, c.ip, c.text, iso_time(c.at))
                 for sid, email, c in entries
             ),
         )
@@ -609,7 +565,7 @@ def subscribe(
             )
             ON CONFLICT (member_id, list_id) DO NOTHING
             """,
-            (list_id, _time(now), list_id),
+            (list_id, iso_time(now), list_id),
         ).rowcount
         db.execute("DELETE FROM temp.incoming_subscriptions")
     return made
@@ -666,7 +622,7 @@ def resubscribe(db: Database, subscription_id: str, consent: ConsentRecord, now:
         """,
         (
             consent.basis.value, consent.method.value, consent.source, consent.ip,
-            consent.text, _time(consent.at), _time(now), subscription_id,
+            consent.text, iso_time(consent.at), iso_time(now), subscription_id,
         ),
     )  # fmt: skip
 
@@ -697,7 +653,7 @@ def suppress(
                 SELECT 1 FROM suppressions WHERE address_hash = ? AND list_id IS ?
             )
             """,
-            (digest, list_id, reason.value, source, _time(now), digest, list_id),
+            (digest, list_id, reason.value, source, iso_time(now), digest, list_id),
         ).rowcount
         status = (
             SubscriptionStatus.BOUNCED
@@ -710,7 +666,7 @@ def suppress(
             WHERE status = 'subscribed' AND (? IS NULL OR list_id = ?)
               AND member_id IN (SELECT id FROM members WHERE email = ?)
             """,
-            (status.value, _time(now), list_id, list_id, email),
+            (status.value, iso_time(now), list_id, list_id, email),
         ).rowcount
     return bool(added or ended)
 
@@ -856,7 +812,7 @@ def record_web_event(db: Database, event: WebEvent) -> bool:
             INSERT INTO web_events (id, kind, subscription_id, created_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (kind, subscription_id) DO NOTHING
             """,
-            (event.id, event.kind.value, event.subscription_id, _time(event.at)),
+            (event.id, event.kind.value, event.subscription_id, iso_time(event.at)),
         ).rowcount
     )
 
@@ -890,240 +846,5 @@ def web_event_applied(db: Database, event_id: str) -> bool:
 def mark_web_event_applied(db: Database, event_id: str, now: datetime) -> None:
     db.execute(
         "INSERT INTO applied_web_events (id, applied_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        (event_id, _time(now)),
+        (event_id, iso_time(now)),
     )
-
-
-# ---------------------------------------------------------------- sign-up and self-service
-# Issue 17: double opt-in requests waiting for their link to be clicked, the per-address
-# mail limit, and the consent record's details on a subscription.
-
-SIGNUP_MIGRATION = Migration(
-    "sign-up: requests awaiting confirmation, the mail limit, consent details",
-    (
-        # What the consent record needs beyond the columns it had: the consent text's
-        # version, when the sign-up was asked for and when its link was confirmed.
-        "ALTER TABLE subscriptions ADD COLUMN consent_text_version TEXT",
-        "ALTER TABLE subscriptions ADD COLUMN consent_requested_at TEXT",
-        "ALTER TABLE subscriptions ADD COLUMN consent_confirmed_at TEXT",
-        # A request lives until it is confirmed and applied (at once on one machine, at
-        # the next sync on a web server), or until its link expires: then it is erased.
-        """
-        CREATE TABLE signup_requests (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL CHECK (kind IN ('signup', 'address', 'preferences')),
-            email TEXT NOT NULL,
-            first_name TEXT NOT NULL,
-            lists TEXT NOT NULL,
-            subscription_id TEXT,
-            consent_text TEXT NOT NULL,
-            consent_version TEXT NOT NULL,
-            requested_at TEXT NOT NULL,
-            confirmed_at TEXT,
-            ip TEXT,
-            event_id TEXT UNIQUE
-        )
-        """,
-        "CREATE INDEX signup_requests_by_time ON signup_requests (requested_at)",
-        # One confirmation mail per address per MAIL_INTERVAL: the address's hash only.
-        """
-        CREATE TABLE signup_mails (
-            address_hash TEXT PRIMARY KEY,
-            sent_at TEXT NOT NULL
-        )
-        """,
-    ),
-)
-MIGRATIONS = (*MIGRATIONS, SIGNUP_MIGRATION)
-
-_REQUEST_QUERY = """
-    SELECT id, kind, email, first_name, lists, subscription_id, consent_text, consent_version,
-           requested_at, confirmed_at, ip, event_id
-    FROM signup_requests
-"""
-
-
-def _request(row: Any) -> Request:
-    import json
-
-    return Request(
-        id=row[0],
-        kind=RequestKind(row[1]),
-        email=row[2],
-        first_name=row[3],
-        lists=tuple(json.loads(row[4])),
-        subscription_id=row[5],
-        consent=ConsentText(row[6], row[7]),
-        requested_at=_parse_time(row[8]),
-        confirmed_at=_parse_time(row[9]) if row[9] else None,
-        ip=row[10],
-        event_id=row[11],
-    )
-
-
-def claim_signup_mail(db: Database, email: str, now: datetime) -> bool:
-    """Whether a confirmation mail may go to ``email`` now; if so, the slot is taken."""
-    return bool(
-        db.execute(
-            """
-            INSERT INTO signup_mails (address_hash, sent_at) VALUES (?, ?)
-            ON CONFLICT (address_hash) DO UPDATE SET sent_at = excluded.sent_at
-            WHERE sent_at <= ?
-            """,
-            (address_hash(email), _time(now), _time(now - MAIL_INTERVAL)),
-        ).rowcount
-    )
-
-
-def release_signup_mail(db: Database, email: str) -> None:
-    """The mail did not go out: the address may have one later."""
-    db.execute("DELETE FROM signup_mails WHERE address_hash = ?", (address_hash(email),))
-
-
-def insert_request(db: Database, request: Request) -> None:
-    import json
-
-    db.execute(
-        """
-        INSERT INTO signup_requests (id, kind, email, first_name, lists, subscription_id,
-                                     consent_text, consent_version, requested_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        (
-            request.id, request.kind.value, request.email, request.first_name,
-            json.dumps(list(request.lists)), request.subscription_id, request.consent.wording,
-            request.consent.version, _time(request.requested_at),
-        ),
-    )  # fmt: skip
-
-
-def insert_confirmed_request(db: Database, request: Request) -> bool:
-    """Keep a request confirmed already (a preferences change); the same id again is kept once."""
-    import json
-
-    assert request.confirmed_at is not None and request.event_id is not None
-    return bool(
-        db.execute(
-            """
-            INSERT INTO signup_requests (id, kind, email, first_name, lists, subscription_id,
-                                         consent_text, consent_version, requested_at,
-                                         confirmed_at, ip, event_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-            """,
-            (
-                request.id, request.kind.value, request.email, request.first_name,
-                json.dumps(list(request.lists)), request.subscription_id,
-                request.consent.wording, request.consent.version, _time(request.requested_at),
-                _time(request.confirmed_at), request.ip, request.event_id,
-            ),
-        ).rowcount
-    )  # fmt: skip
-
-
-def find_request(db: Database, request_id: str) -> Request | None:
-    row = db.execute(f"{_REQUEST_QUERY} WHERE id = ?", (request_id,)).fetchone()
-    return _request(row) if row else None
-
-
-def delete_request(db: Database, request_id: str) -> None:
-    db.execute("DELETE FROM signup_requests WHERE id = ?", (request_id,))
-
-
-def confirm_request(
-    db: Database, request_id: str, at: datetime, ip: str, event_id: str
-) -> Request | None:
-    """Mark a waiting request confirmed; None when it is not waiting (gone or confirmed)."""
-    changed = db.execute(
-        """
-        UPDATE signup_requests SET confirmed_at = ?, ip = ?, event_id = ?
-        WHERE id = ? AND confirmed_at IS NULL
-        """,
-        (_time(at), ip, event_id, request_id),
-    ).rowcount
-    return find_request(db, request_id) if changed else None
-
-
-def purge_requests(db: Database, now: datetime) -> int:
-    """Erase what an unconfirmed request left: the request after VALID_FOR, the mail
-    limit's hash after MAIL_INTERVAL. Returns how many requests were erased."""
-    with db.transaction():
-        erased = db.execute(
-            "DELETE FROM signup_requests WHERE confirmed_at IS NULL AND requested_at <= ?",
-            (_time(now - VALID_FOR),),
-        ).rowcount
-        db.execute("DELETE FROM signup_mails WHERE sent_at <= ?", (_time(now - MAIL_INTERVAL),))
-    return erased
-
-
-def confirmed_requests(db: Database, limit: int) -> list[Request]:
-    """Confirmed requests waiting for the office (web server), oldest first."""
-    rows = db.execute(
-        f"{_REQUEST_QUERY} WHERE confirmed_at IS NOT NULL ORDER BY confirmed_at, rowid LIMIT ?",
-        (limit,),
-    ).fetchall()
-    return [_request(row) for row in rows]
-
-
-def delete_confirmed_requests(db: Database, event_ids: Sequence[str]) -> int:
-    with db.transaction():
-        return sum(
-            db.execute("DELETE FROM signup_requests WHERE event_id = ?", (event_id,)).rowcount
-            for event_id in event_ids
-        )
-
-
-def record_consent_details(db: Database, subscription_id: str, request: Request) -> None:
-    """The parts of a web consent record the subscription's own columns do not hold."""
-    db.execute(
-        """
-        UPDATE subscriptions SET consent_text_version = ?, consent_requested_at = ?,
-                                 consent_confirmed_at = ?
-        WHERE id = ?
-        """,
-        (
-            request.consent.version,
-            _time(request.requested_at),
-            _time(request.confirmed_at) if request.confirmed_at else None,
-            subscription_id,
-        ),
-    )
-
-
-def consent_details(db: Database, member_id: int) -> list[ConsentDetails]:
-    rows = db.execute(
-        """
-        SELECT l.name, s.status, s.basis, s.consent_method, s.consent_source, s.subscribed_at,
-               s.status_changed_at, s.consent_ip, s.consent_text, s.consent_text_version,
-               s.consent_requested_at, s.consent_confirmed_at
-        FROM subscriptions s JOIN lists l ON l.id = s.list_id
-        WHERE s.member_id = ? ORDER BY l.name
-        """,
-        (member_id,),
-    ).fetchall()
-    return [
-        ConsentDetails(
-            list_name=r[0], status=r[1], basis=r[2], method=r[3], source=r[4],
-            subscribed_at=_parse_time(r[5]), status_changed_at=_parse_time(r[6]), ip=r[7],
-            text=r[8], text_version=r[9],
-            requested_at=_parse_time(r[10]) if r[10] else None,
-            confirmed_at=_parse_time(r[11]) if r[11] else None,
-        )
-        for r in rows
-    ]  # fmt: skip
-
-
-def change_member_address(db: Database, member_id: int, email: str) -> bool:
-    """Give a member a new (normalised) address; False when another member has it."""
-    taken = db.execute("SELECT 1 FROM members WHERE email = ?", (email,)).fetchone()
-    if taken:
-        return False
-    db.execute(
-        "UPDATE members SET email = ?, email_hash = ? WHERE id = ?",
-        (email, address_hash(email), member_id),
-    )
-    return True
-
-
-def forget_requests(db: Database, email: str) -> None:
-    """Erase every waiting request for an address (``forget``)."""
-    db.execute("DELETE FROM signup_requests WHERE email = ?", (email,))

@@ -1,4 +1,7 @@
-"""Time for the sender: what it reads and how it waits, replaceable in tests."""
+"""Time for the sender: a monotonic timer and how it waits, replaceable in tests.
+
+Not the wall clock (``newsletter.clock``): pauses and rate windows need a time that
+never jumps."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ T = TypeVar("T")
 _SLICE = 0.5
 
 
-class Clock(Protocol):
+class Timer(Protocol):
     def now(self) -> float: ...
 
     def wait(self, events: queue.SimpleQueue[T], seconds: float) -> T | None:
@@ -20,7 +23,7 @@ class Clock(Protocol):
         ...
 
 
-class SystemClock:
+class SystemTimer:
     def now(self) -> float:
         return time.monotonic()
 

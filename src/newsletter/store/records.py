@@ -6,9 +6,17 @@ Statuses are StrEnums whose values are mirrored by CHECK constraints in the sche
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+_HASH_PREFIX = b"newsletter-suppression-v1:"
+
+
+def address_hash(normalised: str) -> str:
+    """What a suppression keeps of an address: enough to recognise it, not to read it."""
+    return hashlib.sha256(_HASH_PREFIX + normalised.encode("utf-8")).hexdigest()
 
 
 class SubscriptionStatus(StrEnum):

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from newsletter.errors import WebError
-from newsletter.signup.records import Request
+from newsletter.store.signup_records import Request
 
 
 class EventKind(StrEnum):
