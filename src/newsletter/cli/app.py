@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from newsletter import __version__
 from newsletter.cli import check as check_cmd
+from newsletter.cli import desk as desk_cmd
 from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
@@ -147,6 +148,7 @@ send_cmd.register(app)
 check_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
+desk_cmd.register(app)
 signup_cmd.register(app)
 app.command()(docs)
 
