@@ -363,3 +363,16 @@ def test_in_english_the_form_and_the_mail_are_english(
         assert mail["Subject"] == "Please confirm your sign-up"
         assert text_part(mail).startswith("Hello,\r\n\r\nsomeone")
         assert "Confirm now" in site.client.get(site.link_of(mail)).text
+
+
+def test_without_signup_there_is_no_form_and_the_unsubscribe_page_is_as_before(
+    workspace: Workspace,
+) -> None:
+    token = subscribe(workspace, "anna@example.org", "mitglieder")["mitglieder"]
+    config = web_config(workspace)
+    assert config.signup is None
+    with serving(create_app(config)) as url, local_client(url) as client:
+        assert client.get(SIGNUP).status_code == 404
+        assert client.post(SIGNUP, data={"email": "x@example.org"}).status_code == 404
+        page = client.get("/abmelden", params={"token": token}).text
+        assert 'name="lists"' not in page and "/abmelden/adresse" not in page
