@@ -19,6 +19,7 @@ from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
 from newsletter.cli import render as render_cmd
 from newsletter.cli import send as send_cmd
+from newsletter.cli import signup as signup_cmd
 from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, out, state
@@ -149,6 +150,7 @@ check_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
 desk_cmd.register(app)
+signup_cmd.register(app)
 bounces_cmd.register(app)
 app.command()(docs)
 

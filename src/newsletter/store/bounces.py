@@ -1,4 +1,4 @@
-"""The bounces' SQL: table ``bounces`` (migration 5 in ``newsletter.store``) and the
+"""The bounces' SQL: table ``bounces`` (migration 6 in ``newsletter.store``) and the
 journal look-ups that match a bounce to what we sent. The logic (classifying, matching,
 the policy) is ``newsletter.bounces``; this module only reads and writes rows."""
 
