@@ -132,6 +132,11 @@ def test_bounces_of_a_send_suppress_exactly_the_right_members(
         "to this address"
     )
 
+    shown = run(sent, "members", "show", dead.recipients[0])
+    assert shown.exit_code == 0, shown.output
+    assert "suppressed on all lists: bounced (bounce (2026-11): 5.1.1" in shown.stdout
+    assert f"bounce mail of {history[0]}" in shown.stdout
+
     now = statuses(sent)
     bounced = {address for address, status in now.items() if status is SubscriptionStatus.BOUNCED}
     assert bounced == {dead.recipients[0], forwarded.recipients[0]}
