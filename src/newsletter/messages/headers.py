@@ -11,10 +11,10 @@ No line passes SMTP's 998 octets: ``compose.mail_address`` cuts display names to
 from __future__ import annotations
 
 import base64
-from functools import lru_cache
-from typing import Any
 from email.headerregistry import Address
 from email.policy import EmailPolicy
+from functools import lru_cache
+from typing import Any
 
 from newsletter.messages.compose import POLICY, UNFOLDED_HEADERS, UTF8_POLICY
 
