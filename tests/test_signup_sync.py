@@ -19,7 +19,7 @@ from newsletter.web.secret import sync_secret
 from newsletter.web.sync import run_sync, sync_client
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
-from tests.test_signup_flow import Site, consents, start_site, waiting, with_signup
+from tests.test_signup_flow import Site, consents, start_site, text_part, waiting, with_signup
 from tests.test_web_sync import LostAcknowledgement
 from tests.web_support import (
     NOW,
@@ -149,3 +149,25 @@ def test_preferences_and_a_new_address_on_the_server_reach_the_office(
     assert recipients(pair.office, "newsletter") == set()  # the choice: no public list
     assert [c.status for c in consents(pair.office, "anna.neu@example.org")] == ["unsubscribed"]
     assert waiting(pair.server) == []
+
+
+def test_the_office_tells_the_old_address_of_a_change_made_on_the_server(
+    pair: Pair, cli: CliRun
+) -> None:
+    """Only the office knows the old address: it sends the notice when sync applies it."""
+    token = subscribe(pair.office, "anna@example.org", "newsletter")["newsletter"]
+    pair.site.client.post(
+        "/abmelden/adresse", params={"token": token}, data={"email": "x@evil.example"}
+    )
+    [ask] = pair.site.mails(1)
+    assert pair.site.client.post(pair.site.link_of(ask)).status_code == 200
+    assert len(pair.site.sink.received) == 1  # the server cannot know whom to tell
+
+    assert cli("sync").exit_code == 0
+
+    notice = pair.site.mails(2)[1]
+    assert notice["To"] == "anna@example.org"
+    assert "x***@evil.example" in text_part(notice)
+    assert recipients(pair.office, "newsletter") == {"x@evil.example"}
+    assert cli("sync").exit_code == 0  # nothing new: nobody is told twice
+    assert len(pair.site.sink.received) == 2

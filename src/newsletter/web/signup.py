@@ -99,7 +99,7 @@ def signup_routes(
             # Link scanners open links: showing the button changes nothing.
             return HTMLResponse(pages.confirm(token))
         confirmed = await run_in_threadpool(service.confirm, request_id, _client(request), now)
-        work = BackgroundTask(service.welcome_after, confirmed, now)
+        work = BackgroundTask(service.mail_after, confirmed, now)
         return HTMLResponse(pages.confirmed(), background=work)
 
     async def preferences(request: Request) -> Response:
