@@ -24,6 +24,8 @@ def test_the_unsubscribe_page_offers_the_public_lists_and_saves_a_choice(site: S
     assert '<input type="checkbox" name="lists" value="newsletter" checked>' in page
     assert '<input type="checkbox" name="lists" value="termine">' in page
     assert 'value="mitglieder"' not in page  # the members' list is not the public's to choose
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and title.count("lists") == 0  # the forms are in the body only
 
     saved = site.client.post(
         "/abmelden/auswahl", params={"token": token}, data={"lists": "termine"}

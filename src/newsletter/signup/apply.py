@@ -183,15 +183,16 @@ def _choose_lists(
         for s in store.subscriptions_of(db, member.id)
         if s.status is SubscriptionStatus.SUBSCRIBED
     }
-    chosen = {name.casefold() for name in request.lists}
+    wanted = {name.casefold() for name in request.lists}
+    ended = {name.casefold() for name in request.ended} - wanted
     changed = False
     for name in public_lists:
         on = current.get(name.casefold())
-        if name.casefold() in chosen and on is None:
+        if name.casefold() in wanted and on is None:
             changed |= _subscribe(
                 db, member.email, member.id, name, request, SOURCE_PREFERENCES, now
             )
-        elif name.casefold() not in chosen and on is not None:
+        elif name.casefold() in ended and on is not None:
             changed |= store.suppress(
                 db,
                 member.email,

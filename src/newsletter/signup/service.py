@@ -160,12 +160,19 @@ class SignupService:
             )
 
     def choose_lists(
-        self, subscription_id: str, chosen: Sequence[str], ip: str, now: datetime
+        self,
+        subscription_id: str,
+        wanted: Sequence[str],
+        ended: Sequence[str],
+        ip: str,
+        now: datetime,
     ) -> None:
-        """The member's own choice of public lists; their link proves the address."""
+        """The member's own choice: public lists to receive and to end (the rest stay as
+        they are); their link proves the address."""
         request = Request(
-            new_request_id(), RequestKind.PREFERENCES, "", "", tuple(chosen), subscription_id,
+            new_request_id(), RequestKind.PREFERENCES, "", "", tuple(wanted), subscription_id,
             self.consent, now, confirmed_at=now, ip=ip, event_id=secrets.token_urlsafe(16),
+            ended=tuple(ended),
         )  # fmt: skip
         with store.open_database(self.database_path) as db:
             if self.remote:
