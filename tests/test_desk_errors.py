@@ -165,3 +165,23 @@ def test_a_workspace_rewords_an_error_in_its_texts_file(workspace: Workspace) ->
         page = desk.post(client, "/ausgaben/neu", since="gestern").text
     assert "Kein Tag: gestern" in page
     assert "Bitte wählen." in page
+
+
+def test_render_warnings_are_german_on_the_issue_page_and_english_on_the_cli(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+    from newsletter.demo import demo_workspace
+
+    workspace = demo_workspace(tmp_path / "ws", 2525)
+    issue_md = workspace.issues_dir / "2026-11" / "issue.md"
+    text = issue_md.read_text(encoding="utf-8")
+    issue_md.write_text(re.sub(r"(?m)^preheader: .*$", "preheader: ''", text), encoding="utf-8")
+    with desk_running(workspace.root) as desk:
+        page = desk.client().get("/ausgaben/2026-11").text
+    assert "issue.md: Kein Vorschautext" in page
+    assert "no preheader" not in page
+    result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "render", "2026-11"])
+    assert "no preheader" in result.output

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from newsletter.desk.app import Desk, html
 from newsletter.desk.routing import field, notice_of, redirect
 from newsletter.desk.views import Context
+from newsletter.desk.wording import said
 from newsletter.errors import DeliveryError, IssueError
 from newsletter.issue import Issue, issue_folder, load_issue, read_sent_mark, save_issue
 from newsletter.post import Post
@@ -182,10 +183,23 @@ def _show(
             unsaved=unsaved,
             preview=snapshot,
             preview_error=_build_error(context, snapshot),
+            preview_warnings=_warnings(context, snapshot),
             test_addresses=", ".join(remembered(context.workspace).get("test_addresses", [])),
             test_result=test_result,
         )
     )
+
+
+def _warnings(context: Context, snapshot: Snapshot) -> list[str]:
+    """Render's warnings in the desk's language (English for one it has no words for)."""
+    if snapshot.content is None:
+        return []
+    if not snapshot.content.render_warnings:
+        return list(snapshot.content.warnings)
+    return [
+        said(context.texts, w.key, w.params, str(w)).message
+        for w in snapshot.content.render_warnings
+    ]
 
 
 def _build_error(context: Context, snapshot: Snapshot) -> str:
