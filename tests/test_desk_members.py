@@ -131,7 +131,7 @@ def test_a_cancelled_import_changes_nothing_and_rejected_rows_show_line_and_reas
         )
         assert plan.status_code == 200, plan.text
         assert "max at example.org" in plan.text
-        assert "liste.csv line 5" in plan.text
+        assert "liste.csv, Zeile 5" in plan.text
         key = plan.text.split('action="/mitglieder/import/')[2].split("/")[0]
         cancelled = desk.post(client, f"/mitglieder/import/{key}/abbrechen")
         assert "nichts wurde geändert" in client.get(cancelled.headers["location"]).text

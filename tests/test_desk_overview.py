@@ -47,7 +47,7 @@ def test_neue_ausgabe_gathers_with_the_cli_default_date_and_opens_the_new_issue(
         assert state_of(client.get("/").text, "2026-12") == "Entwurf"
         again = desk.post(client, "/ausgaben/neu", since="not a day")
         assert again.status_code == 400
-        assert "not a date" in again.text
+        assert "ist kein Datum" in again.text
 
 
 def test_the_demo_ends_with_how_to_open_its_workspace_in_the_desk(tmp_path: Path) -> None:

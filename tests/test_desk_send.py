@@ -184,3 +184,28 @@ def test_closing_the_desk_mid_send_stops_it_safely_and_the_cli_goes_on(
     assert result.exit_code == 0, result.output
     assert len(mail_sink.received) == count
     assert len({m.recipients for m in mail_sink.received}) == count
+
+
+def test_the_summary_counts_a_first_send_as_the_send_snapshots_it(
+    tmp_path: Path, mail_sink: MailSink
+) -> None:
+    """Versand counts a never-sent issue's recipients without copying them into the journal
+    (100,000 members: the copy alone took most of the page's 300 ms); the count must be
+    exactly what the send's snapshot then takes, the unsubscribed and suppressed left out."""
+    from newsletter.deliver import journal
+    from newsletter.members.manage import unsubscribe_address
+    from newsletter.render.build import build_hash
+    from newsletter.store.records import SuppressionReason
+
+    workspace = sending_workspace(tmp_path / "ws", mail_sink, "1000/s")
+    with store.open_database(workspace.database_path) as db:
+        everyone = [r.email for r in store.iter_recipients(db, 1)]
+        unsubscribe_address(db, everyone[0], "mitglieder")
+        store.suppress(db, everyone[1], None, SuppressionReason.BOUNCED, "test", NOW)
+        listed = store.require_list(db, "mitglieder")
+        frozen = build_hash(workspace.issues_dir / SLUG)
+        counted = journal.preview(db, SLUG, listed.id, frozen, NOW)
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+        prepared = journal.prepare(db, SLUG, listed.id, frozen, NOW)
+    assert counted == prepared
+    assert counted.due == len(everyone) - 2

@@ -14,14 +14,31 @@ NewsletterError ends the command before anything is half-written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class NewsletterError(Exception):
-    """An expected failure: a wrong setting, a missing file, a refused login, ..."""
+    """An expected failure: a wrong setting, a missing file, a refused login, ...
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    ``message`` and ``hint`` are English, for the CLI. A raise site that staff can meet in
+    the desk also gives ``key``, a stable name for what went wrong, and ``params``, the
+    values its words quote: the desk looks the key up in its own texts (German by default)
+    and shows the English text for a key it does not know.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.key = key
+        self.params: dict[str, object] = dict(params or {})
 
     def __str__(self) -> str:
         # Users read this as one line: what is wrong, then how to fix it.

@@ -244,7 +244,13 @@ class _Fields:
 
     def error(self, text: str, key: str | None = None) -> IssueError:
         parts = [str(self.path), self.where, key, text]
-        return IssueError(": ".join(p for p in parts if p))
+        where = ": ".join(p for p in (self.where, key) if p)
+        # The desk shows the English text after its German lead-in: the texts name fields.
+        return IssueError(
+            ": ".join(p for p in parts if p),
+            key="issue_field",
+            params={"file": self.path, "where": where, "problem": text},
+        )
 
     def only(self, known: tuple[str, ...]) -> None:
         for key in self.data:
@@ -353,7 +359,11 @@ def _load_front_matter(path: Path, lines: list[str]) -> Any:
             if mended is None:
                 raise _yaml_error(path, lines, mark.line, problem) from None
             lines[mark.line] = mended
-    raise IssueError(f"{path}: too many unquoted texts with a colon; put each in quotes")
+    raise IssueError(
+        f"{path}: too many unquoted texts with a colon; put each in quotes",
+        key="issue_colons",
+        params={"file": path},
+    )
 
 
 def _yaml_error(path: Path, lines: list[str], number: int, problem: str) -> IssueError:
@@ -365,10 +375,14 @@ def _yaml_error(path: Path, lines: list[str], number: int, problem: str) -> Issu
         return IssueError(
             f"{where}: the {key} has a colon that YAML reads as a new field",
             f'put the {key} in quotes: {key}: "…"',
+            key="issue_colon",
+            params={"file": path, "line": number + 2, "field": key},
         )
     return IssueError(
         f"{where}: front matter is not valid YAML ({problem})",
         'if a text there holds a colon or starts with a special sign, put it in quotes: title: "…"',
+        key="issue_not_yaml",
+        params={"file": path, "line": number + 2, "reason": problem},
     )
 
 
@@ -380,7 +394,9 @@ def parse_issue(path: Path, slug: str, text: str) -> Issue:
         end = -1
     if end < 0:
         raise IssueError(
-            f"{path}: the front matter must start and end with a line of three dashes (---)"
+            f"{path}: the front matter must start and end with a line of three dashes (---)",
+            key="issue_dashes",
+            params={"file": path},
         )
     data = _load_front_matter(path, lines[1:end])
     top = _Fields(path, "", data)
@@ -410,9 +426,15 @@ def load_issue(folder: Path) -> Issue:
     try:
         text = read_text(path)
     except FileNotFoundError:
-        raise IssueError(f"{path}: file not found") from None
+        raise IssueError(
+            f"{path}: file not found", key="issue_not_found", params={"file": path}
+        ) from None
     except UnicodeDecodeError:
-        raise IssueError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+        raise IssueError(
+            f"{path}: not UTF-8 text; save it as UTF-8",
+            key="issue_not_utf8",
+            params={"file": path},
+        ) from None
     return parse_issue(path, folder.name, text)
 
 

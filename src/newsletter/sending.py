@@ -141,6 +141,8 @@ def _choose_list(
     raise DeliveryError(
         f"the sends of {slug} to {names} are unfinished",
         f"say which one to finish: newsletter send {slug} {options}",
+        key="send_unfinished_lists",
+        params={"slug": slug, "lists": ", ".join(f"{u.name} ({u.due})" for u in started)},
     )
 
 
@@ -176,6 +178,7 @@ def _only_send(workspace: Workspace) -> Iterator[None]:
         raise DeliveryError(
             "another newsletter send is running in this workspace",
             "wait until it has finished, then run this one again to send what is left",
+            key="send_lock_held",
         ) from None
 
 

@@ -164,6 +164,8 @@ class Settings:
             raise SettingsError(
                 f"{self.file}: there is no [smtp] table",
                 'add one with host, port and security (see "newsletter init" for an example)',
+                key="settings_no_smtp",
+                params={"file": self.file},
             )
         return self.smtp
 
@@ -206,7 +208,11 @@ class _Table:
         self.file = file
         self.label = label
         if not isinstance(data, dict):
-            raise self.error(f"expected a table, got {_describe(data)}")
+            raise self.error(
+                f"expected a table, got {_describe(data)}",
+                says="settings_not_table",
+                got=_describe(data),
+            )
         self.data: dict[str, Any] = data
         self.keys = keys
         for key in data:
@@ -214,12 +220,27 @@ class _Table:
                 raise self._unknown(key)
 
     def _unknown(self, key: str) -> SettingsError:
-        # The label of a numbered table ("[[sources]] #2") names the kind, not the entry.
-        return self.error(unknown_key(key, self.keys, self.label.split(" #")[0]))
+        import difflib
 
-    def error(self, text: str, key: str | None = None) -> SettingsError:
+        # The label of a numbered table ("[[sources]] #2") names the kind, not the entry.
+        close = difflib.get_close_matches(key, self.keys, n=1)
+        return self.error(
+            unknown_key(key, self.keys, self.label.split(" #")[0]),
+            says="settings_unknown_key_close" if close else "settings_unknown_key",
+            name=key,
+            close=close[0] if close else "",
+            known=", ".join(self.keys),
+        )
+
+    def error(
+        self, text: str, key: str | None = None, *, says: str | None = None, **params: object
+    ) -> SettingsError:
         where = f"{self.label} {key}" if key else self.label
-        return SettingsError(f"{self.file}: {where}: {text}")
+        return SettingsError(
+            f"{self.file}: {where}: {text}",
+            key=says,
+            params={"file": self.file, "where": where, **params},
+        )
 
     def _get(self, key: str, kind: type[T], expected: str, default: T | None) -> T | None:
         assert key in self.keys, f"{key} is read but not declared for {self.label}"
@@ -228,13 +249,24 @@ class _Table:
         value = self.data[key]
         # bool is an int in Python; a port of `true` must still be an error.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.error(f"expected {expected}, got {_describe(value)}", key)
+            raise self.error(
+                f"expected {expected}, got {_describe(value)}",
+                key,
+                says="settings_wrong_value",
+                expected=expected,
+                got=_describe(value),
+            )
         return value
 
     def required(self, key: str, kind: type[T], expected: str) -> T:
         value = self._get(key, kind, expected, None)
         if value is None:
-            raise self.error(f'missing required key "{key}" ({expected})')
+            raise self.error(
+                f'missing required key "{key}" ({expected})',
+                says="settings_missing_key",
+                name=key,
+                expected=expected,
+            )
         return value
 
     def optional(self, key: str, kind: type[T], expected: str, default: T) -> T:
@@ -247,7 +279,13 @@ class _Table:
 
     def check(self, key: str, value: T, valid: Callable[[T], bool], expected: str) -> T:
         if not valid(value):
-            raise self.error(f"expected {expected}, got {_describe(value)}", key)
+            raise self.error(
+                f"expected {expected}, got {_describe(value)}",
+                key,
+                says="settings_wrong_value",
+                expected=expected,
+                got=_describe(value),
+            )
         return value
 
 
@@ -544,7 +582,11 @@ def parse_settings(file: Path, text: str) -> Settings:
     try:
         data = parse_toml(text)
     except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{file}: not valid TOML: {error}") from None
+        raise SettingsError(
+            f"{file}: not valid TOML: {error}",
+            key="settings_not_toml",
+            params={"file": file, "reason": error},
+        ) from None
     root = file.parent
     top = _Table(file, "newsletter.toml", data, _TOP_KEYS)
     newsletter = _newsletter(
@@ -592,7 +634,13 @@ def load_settings(file: Path) -> Settings:
     try:
         text = read_text(file)
     except FileNotFoundError:
-        raise SettingsError(f"{file}: file not found") from None
+        raise SettingsError(
+            f"{file}: file not found", key="settings_not_found", params={"file": file}
+        ) from None
     except UnicodeDecodeError:
-        raise SettingsError(f"{file}: not UTF-8 text; save it as UTF-8") from None
+        raise SettingsError(
+            f"{file}: not UTF-8 text; save it as UTF-8",
+            key="settings_not_utf8",
+            params={"file": file},
+        ) from None
     return parse_settings(file, text)

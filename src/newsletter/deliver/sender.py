@@ -430,6 +430,8 @@ class _Run:
                 self._stop = self._stop or DeliveryError(
                     f"cannot connect to the SMTP server {self._where}: {attempt.error}",
                     "check host and port in [smtp] and the network",
+                    key="send_no_connection",
+                    params={"server": self._where, "reason": attempt.error},
                 )
                 return
             # Not the message's fault: wait as for a retry, without spending one of its tries.

@@ -173,6 +173,12 @@ class SmtpConnection:
                 f"the SMTP server {self.where} refused the login for {username}: "
                 f"{error.smtp_code} {_text(error.smtp_error)}",
                 "check username in [smtp] and the password",
+                key="send_login_refused",
+                params={
+                    "server": self.where,
+                    "user": username,
+                    "reply": f"{error.smtp_code} {_text(error.smtp_error)}",
+                },
             ) from None
         except smtplib.SMTPException as error:
             raise DeliveryError(

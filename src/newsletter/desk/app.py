@@ -122,9 +122,8 @@ class Desk:
         try:
             return handler(context, request) if form is None else handler(context, request, form)
         except NewsletterError as error:
-            return message_page(
-                context, 400, texts["expected_title"], error.message, error.hint or ""
-            )
+            words = context.said(error)
+            return message_page(context, 400, texts["expected_title"], words.message, words.hint)
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return message_page(context, 500, texts["unexpected_title"], texts["unexpected"])

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from newsletter.desk.app import Desk, html
 from newsletter.desk.routing import field, notice_of, redirect
 from newsletter.desk.views import Context
+from newsletter.desk.wording import said
 from newsletter.errors import DeliveryError, IssueError
 from newsletter.issue import Issue, issue_folder, load_issue, read_sent_mark, save_issue
 from newsletter.post import Post
@@ -42,7 +43,7 @@ def _folder(context: Context, request: Request) -> Path:
     slug = str(request.path_params["slug"])
     folder = issue_folder(context.workspace, slug)
     if folder.parent != context.workspace.issues_dir.resolve():
-        raise IssueError(f'no issue "{slug}"')
+        raise IssueError(f'no issue "{slug}"', key="issue_unknown", params={"slug": slug})
     return folder
 
 
@@ -52,6 +53,8 @@ def _editable(folder: Path) -> None:
         raise IssueError(
             f"{folder.name} was sent on {mark.started_at:%Y-%m-%d}, so it is frozen",
             "start a new issue on the overview (Neue Ausgabe)",
+            key="issue_frozen",
+            params={"slug": folder.name, "day": f"{mark.started_at:%d.%m.%Y}"},
         )
 
 
@@ -179,10 +182,31 @@ def _show(
             drafts=drafts,
             unsaved=unsaved,
             preview=snapshot,
+            preview_error=_build_error(context, snapshot),
+            preview_warnings=_warnings(context, snapshot),
             test_addresses=", ".join(remembered(context.workspace).get("test_addresses", [])),
             test_result=test_result,
         )
     )
+
+
+def _warnings(context: Context, snapshot: Snapshot) -> list[str]:
+    """Render's warnings in the desk's language (English for one it has no words for)."""
+    if snapshot.content is None:
+        return []
+    if not snapshot.content.render_warnings:
+        return list(snapshot.content.warnings)
+    return [
+        said(context.texts, w.key, w.params, str(w)).message
+        for w in snapshot.content.render_warnings
+    ]
+
+
+def _build_error(context: Context, snapshot: Snapshot) -> str:
+    if snapshot.problem is None:
+        return snapshot.error or ""
+    words = context.said(snapshot.problem)
+    return f"{words.message}; {words.hint}" if words.hint else words.message
 
 
 def edit(context: Context, request: Request) -> Response:
@@ -225,12 +249,16 @@ def _addresses(text: str) -> list[str]:
     addresses = [part for part in found if part]
     if not addresses:
         raise DeliveryError(
-            "no test address given", "write one or more addresses into Test-Adressen"
+            "no test address given",
+            "write one or more addresses into Test-Adressen",
+            key="test_no_address",
         )
     if len(addresses) > _MAX_TEST_ADDRESSES:
         raise DeliveryError(
             f"{len(addresses)} test addresses; a test goes to {_MAX_TEST_ADDRESSES} at most",
             "send to the list with Versand instead",
+            key="test_too_many",
+            params={"n": len(addresses), "most": _MAX_TEST_ADDRESSES},
         )
     return addresses
 

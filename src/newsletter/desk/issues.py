@@ -31,6 +31,7 @@ class IssueRow:
     state: IssueState
     posts: int
     status: journal.IssueStatus | None  # None: nothing of it was ever handed to the relay
+    problem: NewsletterError | None = None  # why issue.md cannot be read (subject says it)
 
     @property
     def editable(self) -> bool:
@@ -85,11 +86,12 @@ def issue_rows(workspace: Workspace, *, running: bool | None = None) -> list[Iss
     rows = []
     for folder in folders:
         status = statuses.get(folder.name)
+        problem: NewsletterError | None = None
         try:
             issue = load_current_issue(folder, settings)
             subject, posts = issue.subject, len(issue.posts)
         except NewsletterError as error:
-            subject, posts = str(error), 0
+            subject, posts, problem = str(error), 0, error
         state = issue_state(workspace, folder, status, busy)
-        rows.append(IssueRow(folder.name, subject, state, posts, status))
+        rows.append(IssueRow(folder.name, subject, state, posts, status, problem))
     return rows

@@ -24,6 +24,7 @@ from newsletter import clock, store
 from newsletter.desk.app import Desk, html
 from newsletter.desk.routing import field, notice_of, redirect
 from newsletter.desk.views import Context
+from newsletter.desk.wording import said
 from newsletter.errors import MemberError
 from newsletter.members.planner import ImportPlan, RowOutcome
 from newsletter.store.member_search import member_page
@@ -208,7 +209,11 @@ def _safe_name(given: str) -> str:
 def upload(context: Context, request: Request, form: FormData) -> Response:
     sent = form.get("file")
     if not isinstance(sent, UploadFile) or not sent.filename:
-        raise MemberError("no file was chosen", "choose the member file in the field Datei")
+        raise MemberError(
+            "no file was chosen",
+            "choose the member file in the field Datei",
+            key="import_no_file",
+        )
     folder = Path(tempfile.mkdtemp(prefix="newsletter-desk-"))  # private to this user
     path = folder / _safe_name(sent.filename)
     with path.open("wb") as target:
@@ -236,10 +241,23 @@ def upload(context: Context, request: Request, form: FormData) -> Response:
             plan=plan,
             rows=sum(plan.counts.values()),
             counts={outcome.value: plan.counts[outcome] for outcome in RowOutcome},
-            rejected=plan.with_outcome(RowOutcome.REJECTED),
-            suppressed=plan.with_outcome(RowOutcome.SUPPRESSED),
+            rejected=_shown(context, plan.with_outcome(RowOutcome.REJECTED)),
+            suppressed=_shown(context, plan.with_outcome(RowOutcome.SUPPRESSED)),
         )
     )
+
+
+def _shown(context: Context, rows: Any) -> list[dict[str, str]]:
+    """Rejected or suppressed rows as the plan page lists them, in the desk's language."""
+    texts = context.texts
+    shown = []
+    for row in rows:
+        # ImportRow.where is "<part> line <n>": the part is the file (or the zip's CSV).
+        part, _, line = row.where.rpartition(" line ")
+        where = said(texts, "row_where", {"part": part, "line": line}, row.where).message
+        reason = said(texts, row.reason_key, row.reason_params, row.reason).message
+        shown.append({"where": where, "given": row.given, "reason": reason})
+    return shown
 
 
 def apply(context: Context, request: Request, form: FormData) -> Response:

@@ -22,18 +22,14 @@ from newsletter.errors import NewsletterError, SettingsError
 def _problems(context: Context) -> list[dict[str, str]]:
     texts = context.texts["overview"]
     if context.problem is not None:
-        return [
-            {
-                "title": texts["settings_problem"],
-                "text": context.problem.message,
-                "hint": context.problem.hint or "",
-            }
-        ]
+        words = context.said(context.problem)
+        return [{"title": texts["settings_problem"], "text": words.message, "hint": words.hint}]
     assert context.settings is not None
     try:
         context.settings.require_smtp()
     except SettingsError as error:
-        return [{"title": texts["smtp_problem"], "text": error.message, "hint": error.hint or ""}]
+        words = context.said(error)
+        return [{"title": texts["smtp_problem"], "text": words.message, "hint": words.hint}]
     return []
 
 
@@ -58,7 +54,7 @@ def overview(context: Context, request: Request) -> Response:
             rows.append(
                 {
                     "slug": row.slug,
-                    "subject": row.subject,
+                    "subject": context.said(row.problem).message if row.problem else row.subject,
                     "state": row.state.value,
                     "numbers": _numbers(texts, row),
                     "editable": row.editable,
@@ -90,7 +86,10 @@ def new_issue(context: Context, request: Request, form: FormData) -> Response:
         since = date.fromisoformat(field(form, "since"))
     except ValueError:
         raise NewsletterError(
-            f'"{field(form, "since")}" is not a date', "pick a day in the date field"
+            f'"{field(form, "since")}" is not a date',
+            "pick a day in the date field",
+            key="not_a_date",
+            params={"given": field(form, "since")},
         ) from None
     report = gather_issue(context.workspace, since, field(form, "slug") or None)
     return redirect(f"/ausgaben/{report.plan.slug}")

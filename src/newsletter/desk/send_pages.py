@@ -21,6 +21,9 @@ from newsletter.desk.views import Context
 from newsletter.desk.work import now, password_of
 from newsletter.errors import NewsletterError
 
+# The refusals that a render in the desk (Jetzt rendern) cures.
+_STALE = ("build_stale", "build_old_version")
+
 
 def _jobs(request: Request) -> dict[str, SendJob]:
     desk: Desk = request.app.state.desk
@@ -91,7 +94,13 @@ def stand(context: Context, request: Request, slug: str) -> dict[str, Any]:
         "rate": str(texts["rate_value"]).format(n=round(pace)) if pace else "–",
         "left": left or "–",
         "pause": pause,
-        "error": job.error if job is not None else "",
+        "error": (
+            context.said(job.problem).message
+            if job is not None and job.problem is not None
+            else job.error
+            if job is not None
+            else ""
+        ),
         "active": job is not None and job.active,
     }
 
@@ -130,8 +139,8 @@ def send_page(context: Context, request: Request) -> Response:
             slug=slug,
             stand=current,
             summary=summary,
-            problem=problem,
-            stale=problem is not None and "render again" in (problem.hint or ""),
+            problem=context.said(problem) if problem else None,
+            stale=problem is not None and problem.key in _STALE,
             sync=sync_view(context),
         )
     )

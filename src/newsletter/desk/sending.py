@@ -35,6 +35,7 @@ class SendJob:
     state: JobState = JobState.RUNNING
     progress: Progress | None = None
     error: str = ""
+    problem: NewsletterError | None = None  # the error that stopped it, for the page's words
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -71,7 +72,7 @@ class SendJob:
                 self.plan, self.password, progress=self._update, clock=now, stop=self._stop.is_set
             )
         except NewsletterError as error:
-            self.error = str(error)
+            self.error, self.problem = str(error), error
             self.state = JobState.FAILED
             return
         except Exception as error:  # the desk goes on; the journal is as the sender left it

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from newsletter.desk.texts import desk_texts
+from newsletter.desk.wording import Said, said_error
 from newsletter.errors import NewsletterError
 from newsletter.settings import Locale, Settings
 from newsletter.workspace import Workspace
@@ -53,6 +54,10 @@ class Context:
             problem = problem or error
             texts = desk_texts(Path("/nonexistent"), lang)
         return cls(workspace, settings, problem, texts, lang, csrf)
+
+    def said(self, error: NewsletterError) -> Said:
+        """The error's words in the desk's language (English for a key it does not know)."""
+        return said_error(self.texts, error)
 
     def render(self, name: str, **values: Any) -> str:
         common = {

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from newsletter.members.addresses import (
+    MAX_NAME,
     InvalidAddressError,
     clean_name,
     name_too_long,
@@ -57,6 +58,9 @@ class PlannedRow(NamedTuple):
     names_changed: bool = False
     opted_in_at: datetime | None = None
     opt_in_ip: str | None = None
+    # The reason's stable name and values, for the desk's own wording (errors.py says how).
+    reason_key: str = ""
+    reason_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,25 +104,56 @@ def plan_import(
         try:
             email = normalise_address(row.email)
         except InvalidAddressError as error:
-            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, str(error))
+            return PlannedRow(
+                row.where,
+                row.email,
+                RowOutcome.REJECTED,
+                str(error),
+                reason_key="row_no_address" if not row.email.strip() else "row_bad_address",
+                reason_params=(("reason", str(error)),),
+            )
         if row.opt_out is None and (problem := _long_name(row)):
-            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, problem)
+            return PlannedRow(
+                row.where,
+                row.email,
+                RowOutcome.REJECTED,
+                problem,
+                reason_key="row_long_name",
+                reason_params=(("most", str(MAX_NAME)),),
+            )
         if row.opt_out is not None:
             opt_outs[email] = PlannedSuppression(email, row.opt_out.reason, row.opt_out.all_lists)
             first_seen.setdefault(email, (row.part, row.line))
             return PlannedRow(row.where, row.email, RowOutcome.SUPPRESSED, row.opt_out.note)
         if email in opt_outs:
-            return PlannedRow(row.where, row.email, RowOutcome.SUPPRESSED, "opted out in this file")
+            return PlannedRow(
+                row.where,
+                row.email,
+                RowOutcome.SUPPRESSED,
+                "opted out in this file",
+                reason_key="row_opted_out_here",
+            )
         # No hashing when nothing is suppressed: the first import of a big list stays fast.
         reason = suppressed.get(address_hash(email)) if suppressed else None
         if reason is not None:
             return PlannedRow(
-                row.where, row.email, RowOutcome.SUPPRESSED, _SUPPRESSED_BEFORE[reason]
+                row.where,
+                row.email,
+                RowOutcome.SUPPRESSED,
+                _SUPPRESSED_BEFORE[reason],
+                reason_key=f"row_{reason.value}_earlier",
             )
         if email in first_seen:
             part, line = first_seen[email]
             where = f"line {line}" if part == row.part else f"{part} line {line}"
-            return PlannedRow(row.where, row.email, RowOutcome.REJECTED, f"same address as {where}")
+            return PlannedRow(
+                row.where,
+                row.email,
+                RowOutcome.REJECTED,
+                f"same address as {where}",
+                reason_key="row_same_address" if part == row.part else "row_same_address_in",
+                reason_params=(("line", str(line)), ("part", part)),
+            )
         first_seen[email] = (row.part, row.line)
         return _compare(row, email, known.get(email))
 

@@ -156,6 +156,8 @@ def find_columns(label: str, header: Sequence[str], overrides: Mapping[Field, st
     raise MemberError(
         f"{label}: no e-mail column found (columns: {_shown_columns(header)})",
         'name it "E-Mail", or tell which column it is: --column "email=COLUMN"',
+        key="import_no_email_column",
+        params={"file": label, "columns": _shown_columns(header)},
     )
 
 
@@ -179,6 +181,8 @@ def _override_index(label: str, header: Sequence[str], wanted: str) -> int:
     raise MemberError(
         f'{label}: there is no column "{wanted}" (columns: {_shown_columns(header, True)})',
         "use one of these names, or the column's number counted from 1",
+        key="import_no_such_column",
+        params={"file": label, "column": wanted, "columns": _shown_columns(header, True)},
     )
 
 
@@ -342,7 +346,12 @@ def open_member_file(path: Path, overrides: Mapping[Field, str] | None = None) -
     for table in read_tables(path):
         first = next(table.records(), None)
         if first is None:
-            raise MemberError(f"{table.label} is empty", "export the member list again")
+            raise MemberError(
+                f"{table.label} is empty",
+                "export the member list again",
+                key="import_empty",
+                params={"file": table.label},
+            )
         header = first[1]
         keys = frozenset(header_key(cell) for cell in header)
         reader = next(r for r in READERS if r.recognises(keys, table.label))

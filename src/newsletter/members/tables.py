@@ -117,6 +117,8 @@ class CsvTable:
             raise MemberError(
                 f"{self.label} line {start}: cannot read the CSV: {one_line(error)}",
                 "open the file in a spreadsheet program and save it again as CSV",
+                key="import_bad_csv",
+                params={"file": self.label, "line": start},
             ) from None
 
 
@@ -210,6 +212,8 @@ def _unreadable_workbook(label: str, error: Exception) -> MemberError:
     return MemberError(
         f"{label}: cannot read the Excel workbook: {detail}",
         "open it in your spreadsheet program and save it again as .xlsx or CSV",
+        key="import_bad_workbook",
+        params={"file": label},
     )
 
 
@@ -231,7 +235,12 @@ def one_line(text: object, limit: int = 80) -> str:
 
 
 def not_a_member_list(label: str, what: str) -> MemberError:
-    return MemberError(f"{label} is {what}, not a member list", FORMATS)
+    return MemberError(
+        f"{label} is {what}, not a member list",
+        FORMATS,
+        key="import_not_a_list",
+        params={"file": label},
+    )
 
 
 def read_tables(path: Path) -> list[Table]:
@@ -246,6 +255,8 @@ def read_tables(path: Path) -> list[Table]:
                 f"{path.name} has {size:,} bytes, more than the {MAX_FILE_BYTES:,} "
                 "a member file may have",
                 "split it into several files and import them one after the other",
+                key="import_too_big",
+                params={"file": path.name, "most": f"{MAX_FILE_BYTES // 2**20} MB"},
             )
         data = path.read_bytes()
     except FileNotFoundError:
@@ -258,6 +269,8 @@ def read_tables(path: Path) -> list[Table]:
         raise MemberError(
             f"{path.name} is an old Excel file (.xls)",
             'open it in Excel and save it as "Excel workbook (.xlsx)" or as CSV',
+            key="import_old_excel",
+            params={"file": path.name},
         )
     for magic, what in _NOT_MEMBER_LISTS:
         if data.startswith(magic):
@@ -275,6 +288,8 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
         raise MemberError(
             f"{path.name} is a damaged zip or workbook file ({one_line(error)})",
             "download or export it again",
+            key="import_damaged",
+            params={"file": path.name},
         ) from None
     if "xl/workbook.xml" in infos:
         check_unpacked(
@@ -292,6 +307,8 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
         raise MemberError(
             f"{path.name} is an OpenDocument spreadsheet (.ods)",
             'save it as "Excel 2007-365 (.xlsx)" or as CSV and import that',
+            key="import_ods",
+            params={"file": path.name},
         )
     parts = sorted(
         (name for name in infos if _MAILCHIMP_PART.fullmatch(PurePosixPath(name).name)),
@@ -302,6 +319,8 @@ def _zip_tables(path: Path, data: bytes) -> list[Table]:
             f"{path.name} is a zip without a Mailchimp export in it (no subscribed, "
             "unsubscribed or cleaned CSV)",
             "unpack it and import the CSV file itself",
+            key="import_zip_without_export",
+            params={"file": path.name},
         )
     check_unpacked(
         path.name, [infos[name] for name in parts], _shown_name,

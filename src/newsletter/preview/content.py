@@ -11,6 +11,7 @@ from pathlib import Path
 
 from newsletter.issue import GATHERED_FILE, ISSUE_FILE, load_current_issue
 from newsletter.members.tokens import sign_token
+from newsletter.render.checks import RenderWarning
 from newsletter.render.email import render_email
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
@@ -27,6 +28,8 @@ class PreviewContent:
     warnings: tuple[str, ...]
     # The office's own hosts: the only ones the email may load images and fonts from.
     own_hosts: frozenset[str]
+    # The warnings themselves, for a front end's own wording (their keys and values).
+    render_warnings: tuple[RenderWarning, ...] = ()
 
 
 def sample_member_fields(email: RenderedEmail, unsubscribe_key: bytes) -> MemberFields:
@@ -52,6 +55,7 @@ def render_preview(workspace_root: Path, issue_dir: Path, unsubscribe_key: bytes
         text=email.markers.fill_text(email.text, fields),
         warnings=tuple(str(warning) for warning in result.warnings),
         own_hosts=settings.own_hosts,
+        render_warnings=tuple(result.warnings),
     )
 
 

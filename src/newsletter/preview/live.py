@@ -42,6 +42,7 @@ class Snapshot:
     built_at: datetime
     content: PreviewContent | None  # the last good build; None until one has worked
     error: str | None  # why the latest build failed; None when it worked
+    problem: NewsletterError | None = None  # that failure, for a front end's own wording
 
 
 class LiveBuild:
@@ -70,11 +71,11 @@ class LiveBuild:
             return self._snapshot
 
     def _rebuild(self, last: Snapshot) -> Snapshot:
-        content, error = last.content, None
+        content, error, failure = last.content, None, None
         try:
             content = self._build()
         except NewsletterError as problem:
-            error = str(problem)
+            error, failure = str(problem), problem
         # The server must outlive a bug in a build, so that the next save can recover.
         except Exception as bug:
             log.exception("building the preview failed")
@@ -82,4 +83,4 @@ class LiveBuild:
                 f"unexpected {type(bug).__name__}: {bug}. This is a bug in newsletter; "
                 "please report it with what the terminal shows"
             )
-        return Snapshot(last.version + 1, clock.now(), content, error)
+        return Snapshot(last.version + 1, clock.now(), content, error, failure)

@@ -47,11 +47,15 @@ def load_build(issue_dir: Path) -> RenderedEmail:
         raise IssueError(
             f"{issue_dir.name} has not been rendered ({error.filename} is missing)",
             f'run "newsletter render {issue_dir.name}"',
+            key="build_missing",
+            params={"slug": issue_dir.name},
         ) from None
     except (ValueError, KeyError, TypeError) as error:
         raise IssueError(
             f"{folder / MANIFEST_FILE}: damaged ({error})",
             f'run "newsletter render {issue_dir.name}" again',
+            key="build_damaged",
+            params={"slug": issue_dir.name},
         ) from None
 
 
@@ -84,6 +88,8 @@ def check_build_current(workspace: Workspace, issue_dir: Path) -> None:
             f"the build of {issue_dir.name} was made by an older version of newsletter, "
             "whose per-member fields a feed could fill into its own links",
             f"render again: newsletter render {issue_dir.name}",
+            key="build_old_version",
+            params={"slug": issue_dir.name},
         )
     built = min((issue_dir / BUILD_DIR / n).stat().st_mtime for n in (HTML_FILE, TEXT_FILE))
     sources = [issue_dir / ISSUE_FILE, *workspace.templates_dir.rglob("*")]
@@ -97,4 +103,6 @@ def check_build_current(workspace: Workspace, issue_dir: Path) -> None:
         raise IssueError(
             f"the build of {issue_dir.name} is older than {changed.as_posix()}",
             f"render again: newsletter render {issue_dir.name}",
+            key="build_stale",
+            params={"slug": issue_dir.name, "changed": changed.as_posix()},
         )

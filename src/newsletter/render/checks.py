@@ -57,6 +57,9 @@ class RenderWarning:
     place: str  # where to fix it: "post 3", "the editorial", "newsletter.toml", ...
     problem: str
     fix: str  # what to do, in words
+    # For a front end's own wording (errors.py says how): a stable name and the values.
+    key: str = ""
+    params: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.place}: {self.problem}; {self.fix}"
@@ -143,7 +146,11 @@ def check_email(
 def _check_subject(subject: str, preheader: str) -> Iterator[RenderWarning]:
     if not subject.strip():
         yield RenderWarning(
-            WarningKind.SUBJECT, "issue.md", "the subject is empty", "write one after subject:"
+            WarningKind.SUBJECT,
+            "issue.md",
+            "the subject is empty",
+            "write one after subject:",
+            key="warning_no_subject",
         )
     elif len(subject) > MAX_SUBJECT_CHARS:
         yield RenderWarning(
@@ -152,6 +159,8 @@ def _check_subject(subject: str, preheader: str) -> Iterator[RenderWarning]:
             f"the subject has {len(subject)} characters; mail apps cut it after about "
             f"{MAX_SUBJECT_CHARS}",
             "shorten it (subject:)",
+            key="warning_long_subject",
+            params=(("length", str(len(subject))), ("most", str(MAX_SUBJECT_CHARS))),
         )
     if not preheader.strip():
         yield RenderWarning(
@@ -159,6 +168,7 @@ def _check_subject(subject: str, preheader: str) -> Iterator[RenderWarning]:
             "issue.md",
             "no preheader (the line mail apps show after the subject)",
             "write one after preheader:",
+            key="warning_no_preheader",
         )
 
 
@@ -178,6 +188,8 @@ def _check_size(document: str) -> Iterator[RenderWarning]:
             f"the HTML is {size / 1024:.0f} KB as sent; Gmail clips emails over 102 KB "
             "(and with them the footer with the unsubscribe link)",
             "fewer posts or shorter summaries help",
+            key="warning_size",
+            params=(("size", f"{size / 1024:.0f}"),),
         )
 
 
@@ -332,6 +344,7 @@ def _post_warning(group: _Group, post: Post, origins: Origins) -> RenderWarning:
     kind, urls, numbers = group.kind, group.urls, group.numbers
     place = _posts(numbers)
     one = len(numbers) == 1
+    posts = (("posts", ", ".join(str(n) for n in numbers)),)
     its, under = ("its", place) if one else ("their", place)
     feed_host = dict(origins.feeds).get(post.source)
     feed = feed_host is not None
@@ -343,21 +356,25 @@ def _post_warning(group: _Group, post: Post, origins: Origins) -> RenderWarning:
             fix = f"the feed gives http:// links; ask the site to use https, or {fix}"
         return RenderWarning(kind, place, problem, fix)
     image = "image has" if one else "images have"
+    key = f"warning_post_{kind.value.replace('-', '_')}"
     if kind is WarningKind.IMAGE_ALT:
         problem = f"{its} {image} no alt text (what screen readers say)"
-        return RenderWarning(kind, place, problem, f"add alt text in issue.md under {under}")
+        fix = f"add alt text in issue.md under {under}"
+        return RenderWarning(kind, place, problem, fix, key, posts)
     if kind is WarningKind.IMAGE_WIDTH:
         problem = f"{its} {image} no width, so Outlook shows it at full size"
         fix = "give the image a width in templates/partials/teaser.mjml"
-        return RenderWarning(kind, place, problem, fix)
+        return RenderWarning(kind, place, problem, fix, key, posts)
     loads = "image loads" if one else "images load"
     problem = (
         f"{its} {loads} from {_hosts(urls)}, a third-party server that learns who opens the email"
     )
     fix = f"delete image: under {under} in issue.md"
+    values = (*posts, ("hosts", _hosts(urls)))
     if feed_host and feed_host in _hosts(urls).split(", "):
         fix += (
             ", or, if that site is the office's own, add own = true to this feed's "
             "[[sources]] in newsletter.toml"
         )
-    return RenderWarning(kind, place, problem, fix)
+        return RenderWarning(kind, place, problem, fix, f"{key}_feed", values)
+    return RenderWarning(kind, place, problem, fix, key, values)

@@ -104,6 +104,18 @@ def is_sent(db: Database, issue: str) -> bool:
     return db.execute(query, (issue,)).fetchone() is not None
 
 
+def has_journal(db: Database, issue: str) -> bool:
+    """Whether the issue has any row in the journal (snapshotted for some list)."""
+    query = "SELECT 1 FROM deliveries WHERE issue = ? LIMIT 1"
+    return db.execute(query, (issue,)).fetchone() is not None
+
+
+def count_recipients(db: Database, list_id: int) -> int:
+    """How many rows ``snapshot`` adds to an issue whose journal is empty."""
+    query = f"SELECT count(*) {RECIPIENTS}"
+    return int(db.execute(query, (list_id, list_id)).fetchone()[0])
+
+
 def list_sent(db: Database, issue: str, list_id: int) -> bool:
     query = f"""
         SELECT 1 FROM deliveries d WHERE d.issue = ? AND d.list_id = ? AND {_SENT} LIMIT 1

@@ -15,8 +15,19 @@ from newsletter.store.records import Basis, MemberListing, SubscriptionStatus
 PAGE_SIZE = 50
 _MAX_SEARCH = 200
 
-_FROM = """
+# Counting, and a search's page, go through the subscriptions (a search matches few: their
+# sort is cheap). Without a search, a page goes through the lists by name and each list's
+# members by address (CROSS JOIN fixes that order in SQLite), so rows come out already
+# sorted: no sort of every member before LIMIT/OFFSET (100,000 members: the last page took
+# 160 ms in the sort alone, now 40 ms).
+_COUNTED = """
     FROM subscriptions s JOIN members m ON m.id = s.member_id JOIN lists l ON l.id = s.list_id
+"""
+_IN_ORDER = """
+    FROM lists l CROSS JOIN members m
+    CROSS JOIN subscriptions s ON s.member_id = m.id AND s.list_id = l.id
+"""
+_WHERE = """
     WHERE (? IS NULL OR s.list_id = ?)
       AND (? IS NULL OR m.email LIKE ? ESCAPE '\\' OR m.name LIKE ? ESCAPE '\\'
            OR (m.first_name || ' ' || m.last_name) LIKE ? ESCAPE '\\')
@@ -42,14 +53,14 @@ def _pattern(search: str) -> str | None:
 def member_page(db: Database, search: str, list_id: int | None, page: int) -> MemberPage:
     pattern = _pattern(search)
     parameters = (list_id, list_id, pattern, pattern, pattern, pattern)
-    total = int(db.execute(f"SELECT count(*) {_FROM}", parameters).fetchone()[0])
+    total = int(db.execute(f"SELECT count(*) {_COUNTED} {_WHERE}", parameters).fetchone()[0])
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     rows = db.execute(
         f"""
         SELECT m.email, m.first_name, m.last_name, m.name, l.name, s.status, s.basis,
                s.subscribed_at
-        {_FROM}
+        {_COUNTED if pattern else _IN_ORDER} {_WHERE}
         ORDER BY l.name, m.email LIMIT ? OFFSET ?
         """,
         (*parameters, PAGE_SIZE, (page - 1) * PAGE_SIZE),
