@@ -183,6 +183,8 @@ def test_a_send_stopped_with_anhalten_is_finished_by_the_cli(
     with desk_running(workspace.root) as desk, desk_page(browser, desk) as page:
         page.goto(f"{desk.url}/ausgaben/{SLUG}/versand")
         page.get_by_role("button", name="Jetzt senden").click()
+        # The click's navigation to the progress page ends before the reload starts.
+        expect(page.get_by_role("button", name="Anhalten")).to_be_visible()
         wait_until(lambda: len(mail_sink.received) >= 1)
         page.reload()  # the progress survives a reload
         expect(page.locator('[data-field="state_text"]')).to_have_text("Wird gesendet …")

@@ -362,3 +362,17 @@ def test_a_long_name_with_a_colon_to_a_non_ascii_local_part_stays_one_address(
     (address,) = message["To"].addresses
     assert utf8(address.addr_spec) == "jürgen@example.org"
     assert_same_as_reference(newsletter, template_of(newsletter), person)
+
+
+def test_no_space_of_a_subject_is_lost_between_encoded_words(
+    newsletter: NewsletterSettings,
+) -> None:
+    """Folding, the stdlib could put a space between two encoded words, where readers drop
+    it (RFC 2047 section 6.2): every cut of this sentence must read back whole."""
+    sentence = "Einladung zur Mitgliederversammlung für alle Grünen – mit Überraschungen " * 2
+    for end in range(20, len(sentence), 3):
+        subject = sentence[:end].strip()
+        template = template_of(newsletter, dataclasses.replace(EMAIL, subject=subject))
+        raw = template.message(member(name="Jörg"), date=DATE)
+        value = message_from_bytes(raw, policy=compat32)["Subject"]
+        assert str(make_header(decode_header(value))) == subject

@@ -8,6 +8,7 @@ Messages stage proves its fast path equal to it.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,11 +33,69 @@ class _HeaderPolicy(EmailPolicy):
     5322's hard limit of 998."""
 
     def fold(self, name: str, value: str) -> str:
-        folded: str = EmailPolicy.fold(_policy_for(self, name), name, value)
+        words = None if self.utf8 else _as_encoded_words(name, value)
+        folded: str = words or EmailPolicy.fold(_policy_for(self, name), name, value)
         return folded
 
     def fold_binary(self, name: str, value: str) -> bytes:
+        words = None if self.utf8 else _as_encoded_words(name, value)
+        if words is not None:
+            return words.encode("ascii")
         return EmailPolicy.fold_binary(_policy_for(self, name), name, value)
+
+
+def _as_encoded_words(name: str, value: object) -> str | None:
+    """A non-ASCII Subject, or To's display name, as our own RFC 2047 words; None for the
+    stdlib to fold. Folding such a header, the stdlib may put a space of the text between
+    two encoded words, where readers drop it (RFC 2047 section 6.2): "für alle" became
+    "fürall"; here every space stays inside a word."""
+    key = name.lower()
+    if key == "subject":
+        text = str(value)
+        return None if text.isascii() else encoded_header(name, text, "")
+    if key == "to":
+        addresses: tuple[Address, ...] = getattr(value, "addresses", ())
+        if len(addresses) != 1:
+            return None
+        address = addresses[0]
+        display = str(address.display_name)
+        if display.isascii() or "=?" in display or not address.username.isascii():
+            return None
+        return encoded_header(name, display, f"<{address.addr_spec}>")
+    return None
+
+
+_WORD_LIMIT = 75  # RFC 2047 section 2
+_LINE_LIMIT = 76  # RFC 2047 section 2, for a line holding an encoded word
+_WORD_FRAME = len("=?utf-8?b??=")
+
+
+def encoded_header(name: str, text: str, trailer: str) -> str:
+    """``Name: =?utf-8?b?...?=`` words for ``text``, each within RFC 2047's limits and cut
+    between characters, one per line, then ``trailer`` (an address) where it fits."""
+    lines: list[str] = []
+    chunk = b""
+    budget = _LINE_LIMIT - len(name) - 2  # the first line holds "Name: " too
+
+    def close() -> None:
+        nonlocal budget
+        lines.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+        budget = _LINE_LIMIT - 1  # a continuation line starts with a space
+
+    for character in text:
+        encoded = character.encode("utf-8", "replace")
+        fits = min(budget, _WORD_LIMIT) - _WORD_FRAME
+        if chunk and 4 * -(-(len(chunk) + len(encoded)) // 3) > fits:
+            close()
+            chunk = b""
+        chunk += encoded
+    close()
+    if trailer:
+        if len(lines[-1]) + 1 + len(trailer) <= _LINE_LIMIT - 1:
+            lines[-1] += f" {trailer}"
+        else:
+            lines.append(trailer)
+    return f"{name}: " + "\r\n ".join(lines) + "\r\n"
 
 
 UNFOLDED_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post", "message-id"})

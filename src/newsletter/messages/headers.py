@@ -10,18 +10,15 @@ No line passes SMTP's 998 octets: ``compose.mail_address`` cuts display names to
 
 from __future__ import annotations
 
-import base64
 from email.headerregistry import Address
 from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
 
-from newsletter.messages.compose import POLICY, UNFOLDED_HEADERS, UTF8_POLICY
+from newsletter.messages.compose import POLICY, UNFOLDED_HEADERS, UTF8_POLICY, encoded_header
 
 _MAX_LINE = 998  # RFC 5322's hard limit, CRLF not counted
 _FOLD_AT = POLICY.max_line_length or 78  # RFC 5322's recommended limit, as compose folds
-_MAX_WORD = 75  # RFC 2047 section 2: an encoded word's length
-_WORD_FRAME = len("=?utf-8?b??=")
 
 
 def folded(name: str, value: object, policy: EmailPolicy = POLICY) -> bytes:
@@ -47,7 +44,7 @@ def header_line(name: str, value: str) -> bytes:
 
 def address_line(name: str, address: Address) -> bytes:
     """An address header (its domain punycode, as ``compose.mail_address`` makes it); a
-    name with umlauts or emoji becomes one base64 encoded word."""
+    name with umlauts or emoji becomes base64 encoded words."""
     if not address.username.isascii():
         # A local part with umlauts has no ASCII spelling: such a message goes by SMTPUTF8,
         # whose headers are UTF-8 (RFC 6532), as the stdlib writes them too.
@@ -60,13 +57,5 @@ def address_line(name: str, address: Address) -> bytes:
     if "=?" in address.display_name:
         # The stdlib reads "=?...?=" in a name as an encoded word: it decides, as in compose.
         return folded(name, address)
-    spec = f"<{address.addr_spec}>"
-    encoded = base64.b64encode(address.display_name.encode("utf-8")).decode("ascii")
-    if len(encoded) + _WORD_FRAME > _MAX_WORD:
-        # A long name takes several encoded words: the stdlib splits them (rare enough
-        # that its millisecond does not matter).
-        return folded(name, address)
-    line = f"{name}: =?utf-8?b?{encoded}?="
-    if len(line) + 1 + len(spec) <= _FOLD_AT:
-        return f"{line} {spec}\r\n".encode("ascii")
-    return f"{line}\r\n {spec}\r\n".encode("ascii")
+    # Our own words, as compose's policy writes them too (compose.encoded_header).
+    return encoded_header(name, address.display_name, f"<{address.addr_spec}>").encode("ascii")
