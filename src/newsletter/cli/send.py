@@ -199,6 +199,12 @@ def send(
             "(without it, a later run only finishes that first set).",
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit with an error, sending nothing, when there are warnings."
+        ),
+    ] = False,
 ) -> None:
     """Send an issue to a list: one personal message per member, resumable at any time.
 
@@ -220,8 +226,16 @@ def send(
     if test:
         raise typer.Exit(_test_send(workspace, folder, test))
     plan = plan_send(
-        workspace, folder, list_name, offline=offline, now=clock.now(), include_new=include_new
+        workspace,
+        folder,
+        list_name,
+        offline=offline,
+        now=clock.now(),
+        include_new=include_new,
+        strict=strict,
     )
+    for warning in plan.warnings:
+        err.print(f"Warning: {warning}", style="yellow", markup=False)
     if dry_run:
         raise typer.Exit(_dry_run(plan, save))
     raise typer.Exit(_real_send(ctx, plan, yes=yes, offline=offline))
