@@ -63,6 +63,8 @@ class SendPlan:
     finishing: bool
     others: tuple[journal.Unfinished, ...]  # other lists whose send is unfinished
     warnings: tuple[str, ...] = ()  # shown before the confirmation; errors with --strict
+    retry_failed: bool = False  # the server's permanent refusals are sent again
+    retried: int = 0  # of ``recipients``: refused before, sent again (retry_failed)
 
 
 @dataclass(frozen=True)
@@ -81,10 +83,13 @@ def plan_send(
     now: datetime,
     include_new: bool = False,
     strict: bool = False,
+    retry_failed: bool = False,
 ) -> SendPlan:
     """Check everything a send needs and count its recipients; writes nothing.
 
-    ``strict`` makes a warning (``SendPlan.warnings``) a SettingsError.
+    ``strict`` makes a warning (``SendPlan.warnings``) a SettingsError. ``retry_failed``
+    adds the members whose delivery the server refused for a reason that may pass now
+    (not a hard bounce, not suppressed); ``SendPlan.retried`` counts them.
     """
     settings = workspace.settings
     smtp = settings.require_smtp()
@@ -104,7 +109,13 @@ def plan_send(
         mailing_list, finishing = _choose_list(db, slug, list_name, default)
         # The very statements the send runs, rolled back: the count is what goes out.
         prepared = journal.preview(
-            db, slug, mailing_list.id, build_hash(issue_dir), now, include_new=include_new
+            db,
+            slug,
+            mailing_list.id,
+            build_hash(issue_dir),
+            now,
+            include_new=include_new,
+            retry_failed=retry_failed,
         )
         others = tuple(u for u in journal.unfinished(db, slug) if u.list_id != mailing_list.id)
     return SendPlan(
@@ -124,6 +135,8 @@ def plan_send(
         finishing=finishing,
         others=others,
         warnings=warnings,
+        retry_failed=retry_failed,
+        retried=prepared.retried,
     )
 
 
@@ -225,7 +238,13 @@ def _send(
 
     with store.open_database(plan.workspace.database_path) as db:
         prepared = journal.prepare(
-            db, plan.slug, plan.list_id, frozen, clock(), include_new=plan.include_new
+            db,
+            plan.slug,
+            plan.list_id,
+            frozen,
+            clock(),
+            include_new=plan.include_new,
+            retry_failed=plan.retry_failed,
         )
         if not prepared.first_send:
             # A crash may have come between the relay's 250 and the mark.

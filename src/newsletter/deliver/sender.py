@@ -368,6 +368,11 @@ class _Run:
             self._stop = self._stop or error
 
     def _judge(self, task: _Task, attempt: Attempt) -> None:
+        if attempt.session_ended:
+            # The relay's cap on one session: a new connection takes it, no try spent.
+            reason = str(attempt.reply) if attempt.reply else f"session ended: {attempt.error}"
+            self._requeue(task.message, task.tries - 1, self._clock.now(), reason)
+            return
         if attempt.local is not None:
             self._fail(task, Result.FAILED, attempt.local)
             return

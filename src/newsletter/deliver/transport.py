@@ -12,7 +12,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from newsletter.deliver.replies import Reply, Stage
@@ -30,6 +30,9 @@ class Attempt:
     local: str | None = None  # why we did not even try (e.g. no SMTPUTF8 for this address)
     data_sent: bool = False  # the message's end went out: a lost reply leaves it uncertain
     error: str | None = None  # what happened to a lost connection
+    # The server ended a session that had carried messages ("421 too many messages", or
+    # it hung up) before this message went out: the relay's session limit, not a failure.
+    session_ended: bool = False
 
     @property
     def lost(self) -> bool:
@@ -75,6 +78,7 @@ class SmtpConnection:
         self._tls = tls
         self._local_hostname = local_hostname
         self._smtp: smtplib.SMTP | None = None
+        self._carried = 0  # transactions on this session
 
     def _context(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -125,6 +129,7 @@ class SmtpConnection:
             # Each command group goes out in one write; never wait for Nagle's timer.
             smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._smtp = smtp
+        self._carried = 0
         return None
 
     def _secure_and_login(self, smtp: smtplib.SMTP) -> None:
@@ -203,10 +208,19 @@ class SmtpConnection:
             if greeting is not None:
                 return Attempt(Stage.CONNECT, greeting)
         assert self._smtp is not None
+        carried = self._carried
         try:
-            return self._transaction(self._smtp, envelope)
+            attempt = self._transaction(self._smtp, envelope)
         except EnvelopeError as error:
             return Attempt(Stage.RCPT, None, local=str(error))
+        self._carried += 1
+        if carried and _ends_session(attempt):
+            self.close()
+            return replace(attempt, session_ended=True)
+        if self._carried >= self._settings.messages_per_connection:
+            # Before the relay's own cap says so with a 421: a new session for the next.
+            self.close()
+        return attempt
 
     def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> Attempt:
         sender = envelope_address(envelope.sender)
@@ -288,6 +302,13 @@ class SmtpConnection:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def _ends_session(attempt: Attempt) -> bool:
+    """A 421, or a hang-up before the message's end went out."""
+    if attempt.reply is None:
+        return attempt.local is None and not attempt.data_sent
+    return attempt.reply.code == 421
 
 
 def _reply(smtp: smtplib.SMTP) -> Reply:
