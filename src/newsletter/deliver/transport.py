@@ -360,6 +360,10 @@ class SmtpConnection:
             self.close()
         return attempt
 
+    def give_up(self, seconds: float) -> Attempt:
+        """The transaction's end when the server has not answered for ``seconds``."""
+        return self._ended(self._lost(TimeoutError(f"no answer for {seconds:.0f} s")))
+
     def _lost(self, error: BaseException) -> Attempt:
         self.close()
         stage = Stage.MESSAGE if self._data_sent else Stage.MAIL
