@@ -269,6 +269,11 @@ class _Run:
         self._replies.taken = None
         if attempt is not None:
             self._handle(self._busy.pop(number), attempt)
+            return
+        connection = self._connections[number]
+        if isinstance(connection, SmtpConnection) and connection.data_sent:
+            # The message is out, its reply not read: a crash now leaves it uncertain.
+            self._faults.reached("after-data")
 
     def _silence(self) -> float:
         """Seconds until the first busy connection's server has been silent too long."""

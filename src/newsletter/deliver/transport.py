@@ -219,6 +219,11 @@ class SmtpConnection:
         return attempt
 
     @property
+    def data_sent(self) -> bool:
+        """The running transaction's message has gone out, its reply not read yet."""
+        return self._envelope is not None and self._data_sent
+
+    @property
     def socket(self) -> socket.socket | None:
         """What to wait on for replies while a transaction runs."""
         return self._smtp.sock if self._smtp is not None else None
