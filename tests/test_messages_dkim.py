@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter.errors import SettingsError
-from newsletter.messages.signing import Algorithm, DkimSigner, load_signer, signs_for
+from newsletter.messages.signing import (
+    Algorithm,
+    DkimSigner,
+    canonical_body,
+    load_signer,
+    signs_for,
+)
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.build import load_build
 from newsletter.rendering import build_issue
@@ -300,3 +306,20 @@ def test_signing_takes_at_most_a_millisecond(template: MessageTemplate) -> None:
         template.signer.sign(unsigned)
     # The goal is 1 ms; a shared, loaded test machine gets five times that.
     assert (time.process_time() - start) / 50 < 0.005
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"a  b \r\n\t x\t\r\n  \r\n\r\n",
+        b" lead\r\n",
+        b"\r\n\r\n",
+        b"end  ",
+        b"a \t \r\nb",
+        b"<td>    <p>  Hallo\t\tWelt  </p>\r\n\r\n",
+    ],
+)
+def test_the_relaxed_body_is_dkimpys(body: bytes) -> None:
+    from dkim.canonicalization import Relaxed
+
+    assert canonical_body(body) == Relaxed.canonicalize_body(body)
