@@ -323,3 +323,21 @@ def test_the_relaxed_body_is_dkimpys(body: bytes) -> None:
     from dkim.canonicalization import Relaxed
 
     assert canonical_body(body) == Relaxed.canonicalize_body(body)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b"From: a@example.org\r\n", b"Subject: x\r\n\r\nHallo  ", b"  Welt\r\n\r\n"],
+        [b"From: a@example.org\r\n\r\n", b"line one \r\n", b"x" * 2000 + b"\r\n\r\n\r\n"],
+        [b"From: a@example.org\r\n\r\nbody\r\n", b"\r\n", b"\r\n"],
+    ],
+)
+def test_signing_in_parts_is_signing_the_whole(
+    template: MessageTemplate, parts: list[bytes]
+) -> None:
+    """Parts that do not start a line, and empty lines at the end across parts, too."""
+    assert template.signer is not None
+    whole = template.signer.sign(b"".join(parts))
+    assert template.signer.sign_parts(parts) + b"".join(parts) == whole
+    assert template.signer.sign_parts(parts) + b"".join(parts) == whole  # cached now

@@ -42,6 +42,8 @@ OVER_SIGNED: tuple[bytes, ...] = (
 # Signed as present: nobody on the way should change these either.
 ALSO_SIGNED: tuple[bytes, ...] = (b"reply-to", b"mime-version", b"content-type")
 
+_LF = ord("\n")
+_SHARED = 1024  # parts at least this long are kept canonicalised (the message's bulk)
 _PROBE = b"From: probe@example.org\r\nSubject: probe\r\n\r\nprobe\r\n"
 _WSP_RUN = re.compile(rb"[ \t]+")
 _FIELD_START = re.compile(rb"\r\n(?![ \t])")
@@ -73,16 +75,62 @@ class DkimKey:
 class DkimSigner:
     domain: bytes  # punycode
     keys: tuple[DkimKey, ...]  # RSA first, then Ed25519
+    # The canonical form of the parts every message of a template shares (see sign_parts).
+    _canonical: dict[bytes, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def sign(self, message: bytes) -> bytes:
         """The message (CRLF line ends) with its DKIM-Signature headers in front."""
-        head, _, body = message.partition(b"\r\n\r\n")
+        return self.sign_parts([message]) + message
+
+    def sign_parts(self, parts: Sequence[bytes]) -> bytes:
+        """The DKIM-Signature headers for the message ``b"".join(parts)``.
+
+        In the body every part starts at the start of a line (the message template's
+        pieces do), so each part is canonicalised on its own, and the parts all messages
+        share only once: canonicalising a 43 KB body costs half the signature otherwise.
+        """
+        message = b"".join(parts) if len(parts) != 1 else parts[0]
+        end = message.find(b"\r\n\r\n")
+        head = message if end < 0 else message[:end]
         fields = _header_fields(head)
         names = _signed_names(fields)
         signed = b"".join(_select(fields, names))
-        body_hash = base64.b64encode(hashlib.sha256(canonical_body(body)).digest())
-        headers = b"".join(self._header(key, names, signed, body_hash) for key in self.keys)
-        return headers + message
+        body_hash = base64.b64encode(self._body_hash(parts, message, end))
+        return b"".join(self._header(key, names, signed, body_hash) for key in self.keys)
+
+    def _body_hash(self, parts: Sequence[bytes], message: bytes, end: int) -> bytes:
+        if end < 0:
+            return hashlib.sha256(b"").digest()
+        start = end + 4
+        pieces: list[bytes] = []
+        offset = 0
+        for part in parts:
+            after = offset + len(part)
+            if after > start:
+                if offset > start and message[offset - 1] != _LF:
+                    # Not at the start of a line: a run of blanks may span two parts.
+                    return hashlib.sha256(canonical_body(message[start:])).digest()
+                if offset < start:
+                    pieces.append(_canonical_lines(part[start - offset :]))
+                else:
+                    pieces.append(self._shared(part))
+            offset = after
+        if not pieces or not pieces[-1].rstrip(b"\r\n"):
+            # Empty lines at the end may reach into earlier parts: the whole body at once.
+            return hashlib.sha256(canonical_body(message[start:])).digest()
+        pieces[-1] = pieces[-1].rstrip(b"\r\n") + b"\r\n"
+        digest = hashlib.sha256()
+        for piece in pieces:
+            digest.update(piece)
+        return digest.digest()
+
+    def _shared(self, part: bytes) -> bytes:
+        canonical = self._canonical.get(part)
+        if canonical is None:
+            canonical = _canonical_lines(part)
+            if len(part) >= _SHARED and len(self._canonical) < 64:
+                self._canonical[part] = canonical
+        return canonical
 
     def _header(self, key: DkimKey, names: Sequence[bytes], signed: bytes, bh: bytes) -> bytes:
         unsigned = (
@@ -158,6 +206,13 @@ def canonical_header(field_: bytes) -> bytes:
 def canonical_body(body: bytes) -> bytes:
     """RFC 6376 3.4.4, relaxed: no blanks at line ends, runs of blanks one space, no
     empty lines at the end; a body that is not empty ends with CRLF."""
+    body = _canonical_lines(body).rstrip(b"\r\n")
+    return body + b"\r\n" if body else b""
+
+
+def _canonical_lines(body: bytes) -> bytes:
+    """``canonical_body`` but for the end: each line on its own, so parts that start at
+    the start of a line can be done one by one."""
     # bytes.replace runs in C: three times faster than one regular expression on a
     # rendered body (0.27 against 0.9 ms for 43 KB), which has few runs of blanks.
     if b"\t" in body:
@@ -167,8 +222,7 @@ def canonical_body(body: bytes) -> bytes:
     # Runs are single spaces now: one before a line end is all there is to drop.
     if b" \r\n" in body:
         body = body.replace(b" \r\n", b"\r\n")
-    body = body.rstrip(b"\r\n")
-    return body + b"\r\n" if body else b""
+    return body
 
 
 def ed25519_selector(selector: str) -> str:

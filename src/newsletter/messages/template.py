@@ -119,10 +119,14 @@ class Skeleton:
         return cls(tuple(parts), tuple(holes))
 
     def filled(self, values: list[bytes]) -> bytes:
+        return b"".join(self.parts_of(values))
+
+    def parts_of(self, values: list[bytes]) -> list[bytes]:
+        """The filled message in its parts, each starting at the start of a line."""
         parts = list(self.parts)
         for position, slot in self.holes:
             parts[position] = values[slot]
-        return b"".join(parts)
+        return parts
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,8 @@ class MessageTemplate:
             headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
             block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
         else:
-            block = data_block(self.signer.sign(self.skeleton.filled(filled.values)))
+            parts = self.skeleton.parts_of(filled.values)
+            block = data_block(self.signer.sign_parts(parts) + b"".join(parts))
         return MemberMessage(
             envelope=Envelope(self.envelope_sender, filled.recipient, block),
             message_id=filled.message_id,
@@ -169,8 +174,9 @@ class MessageTemplate:
     def message(self, member: Recipient, *, date: datetime, message_id: str | None = None) -> bytes:
         """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""
         filled = self._member(member, date, message_id)
-        message = self.skeleton.filled(filled.values)
-        return message if self.signer is None else self.signer.sign(message)
+        parts = self.skeleton.parts_of(filled.values)
+        message = b"".join(parts)
+        return message if self.signer is None else self.signer.sign_parts(parts) + message
 
     def _member(self, member: Recipient, date: datetime, message_id: str | None) -> _Member:
         recipient = recipient_of(member)
