@@ -38,7 +38,7 @@ from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
 from newsletter.settings import NewsletterSettings
 from newsletter.store.records import Recipient
-from newsletter.wire import Envelope, EnvelopeError, data_block, envelope_address
+from newsletter.wire import Envelope, EnvelopeError, envelope_address
 
 
 class Slot(IntEnum):
@@ -158,13 +158,12 @@ class MessageTemplate:
         at all (no "@", a domain that is not valid).
         """
         filled = self._member(member, date, message_id)
-        if self.signer is None:
-            # Only a body's field can start a line with "."; a header line never does.
-            headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
-            block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
-        else:
-            parts = self.skeleton.parts_of(filled.values)
-            block = data_block(self.signer.sign_parts(parts) + b"".join(parts))
+        # Only a body's field can start a line with "."; a header line never does.
+        headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
+        block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
+        if self.signer is not None:
+            # The signature's header lines start with "DKIM" or a space: nothing to stuff.
+            block = self.signer.sign_parts(self.skeleton.parts_of(filled.values)) + block
         return MemberMessage(
             envelope=Envelope(self.envelope_sender, filled.recipient, block),
             message_id=filled.message_id,
