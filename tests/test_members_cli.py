@@ -90,6 +90,8 @@ def test_export_to_stdout_has_the_specs_columns(cli: CliRun) -> None:
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == [
         "email", "first_name", "last_name", "name", "list", "status", "basis", "subscribed_at",
+        "consent_method", "consent_source", "consent_text_version", "consent_requested_at",
+        "consent_confirmed_at", "consent_ip", "consent_text",
     ]  # fmt: skip
     assert [row[:7] for row in rows[1:]] == [
         ["erika@example.org", "Erika", "", "", "mitglieder", "subscribed", "membership"],

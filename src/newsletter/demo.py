@@ -62,3 +62,12 @@ def demo_commands(workspace: Workspace) -> list[list[str]]:
         ["send", SAMPLE_ISSUE, "--yes"],
         ["status", SAMPLE_ISSUE],
     ]
+
+
+def desk_hint(workspace: Workspace) -> str:
+    """The demo's last line: the same workspace in the staff's browser interface."""
+    return (
+        f"In your browser: newsletter --workspace {workspace.root} desk "
+        "(issues, preview, members; the demo's mail server has stopped, so send from there "
+        "only after setting [smtp])"
+    )

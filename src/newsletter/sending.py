@@ -218,14 +218,22 @@ def run_send(
     *,
     progress: ProgressCallback | None = None,
     clock: Clock,
+    stop: Callable[[], bool] = lambda: False,
 ) -> SendResult:
-    """The real send: freeze the issue, snapshot the list, deliver what is due."""
+    """The real send: freeze the issue, snapshot the list, deliver what is due.
+
+    When ``stop()`` turns true, no further message is started; those in flight finish
+    and are recorded, and the rest stay pending for the next send (the desk's Anhalten)."""
     with _only_send(plan.workspace):
-        return _send(plan, password, progress, clock)
+        return _send(plan, password, progress, clock, stop)
 
 
 def _send(
-    plan: SendPlan, password: str | None, progress: ProgressCallback | None, clock: Clock
+    plan: SendPlan,
+    password: str | None,
+    progress: ProgressCallback | None,
+    clock: Clock,
+    stop: Callable[[], bool],
 ) -> SendResult:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
     frozen = build_hash(plan.issue_dir)
@@ -253,6 +261,8 @@ def _send(
 
         def messages() -> Iterator[Outgoing]:
             for delivery in journal.due(db, plan.slug, plan.list_id):
+                if stop():
+                    return
                 try:
                     message = template.fill(delivery.recipient, date=clock())
                 except MessageError as error:

@@ -119,6 +119,14 @@ class DkimSettings:
 
 
 @dataclass(frozen=True)
+class SignupSettings:
+    """``[signup]``: the lists the public may sign up to on the web side (double opt-in)."""
+
+    lists: tuple[str, ...]
+    welcome: bool = False  # a welcome email after confirming
+
+
+@dataclass(frozen=True)
 class Settings:
     file: Path
     newsletter: NewsletterSettings
@@ -126,6 +134,7 @@ class Settings:
     smtp: SmtpSettings | None
     database_path: Path
     dkim: DkimSettings | None = None
+    signup: SignupSettings | None = None  # None: no sign-up form
 
     @property
     def own_hosts(self) -> frozenset[str]:
@@ -230,7 +239,7 @@ class _Table:
 
 
 # The keys each table may hold, in the order the sample file writes them.
-_TOP_KEYS = ("newsletter", "sources", "smtp", "dkim", "database")
+_TOP_KEYS = ("newsletter", "sources", "smtp", "dkim", "database", "signup")
 _NEWSLETTER_KEYS = (
     "name",
     "locale",
@@ -265,6 +274,7 @@ _SMTP_KEYS = (
 )
 _DKIM_KEYS = ("selector", "domain", "key_file", "ed25519_key_file")
 _DATABASE_KEYS = ("path",)
+_SIGNUP_KEYS = ("lists", "welcome")
 
 
 def unknown_key(key: str, known: tuple[str, ...], kind: str) -> str:
@@ -445,6 +455,29 @@ def _dkim(table: _Table, root: Path) -> DkimSettings:
     )
 
 
+def _signup(table: _Table, members_list: str) -> SignupSettings:
+    expected = 'a list of list names, like ["newsletter"]'
+    lists = table.required("lists", list, expected)
+    table.check(
+        "lists",
+        lists,
+        lambda v: bool(v) and all(isinstance(n, str) and n.strip() == n and n for n in v),
+        expected,
+    )
+    if len({name.casefold() for name in lists}) != len(lists):
+        raise table.error("a list is named twice", "lists")
+    if members_list.casefold() in {name.casefold() for name in lists}:
+        # Members are mailed on the basis of their membership; the public on consent.
+        raise table.error(
+            f'"{members_list}" is the members\' list (default_list); give the public a list '
+            'of its own, like ["newsletter"]',
+            "lists",
+        )
+    return SignupSettings(
+        lists=tuple(lists), welcome=table.optional("welcome", bool, "true or false", False)
+    )
+
+
 def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
     if not isinstance(raw, list):
         raise SettingsError(f"{file}: sources: expected [[sources]] tables, got {_describe(raw)}")
@@ -476,6 +509,12 @@ def parse_settings(file: Path, text: str) -> Settings:
         if dkim_data is not None
         else None
     )
+    signup_data = top.maybe("signup", dict, "a table")
+    signup = (
+        _signup(_Table(file, "[signup]", signup_data, _SIGNUP_KEYS), newsletter.default_list)
+        if signup_data is not None
+        else None
+    )
     database = _Table(
         file, "[database]", top.optional("database", dict, "a table", {}), _DATABASE_KEYS
     )
@@ -489,6 +528,7 @@ def parse_settings(file: Path, text: str) -> Settings:
         smtp=smtp,
         database_path=db_path,
         dkim=dkim,
+        signup=signup,
     )
 
 

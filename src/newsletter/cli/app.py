@@ -12,11 +12,13 @@ from typer.core import TyperGroup
 
 from newsletter import __version__
 from newsletter.cli import check as check_cmd
+from newsletter.cli import desk as desk_cmd
 from newsletter.cli import gather as gather_cmd
 from newsletter.cli import members as members_cmd
 from newsletter.cli import preview as preview_cmd
 from newsletter.cli import render as render_cmd
 from newsletter.cli import send as send_cmd
+from newsletter.cli import signup as signup_cmd
 from newsletter.cli import web as web_cmd
 from newsletter.cli import workspace_cmds
 from newsletter.cli.state import error_line, out, state
@@ -146,6 +148,8 @@ send_cmd.register(app)
 check_cmd.register(app)
 preview_cmd.register(app)
 web_cmd.register(app)
+desk_cmd.register(app)
+signup_cmd.register(app)
 app.command()(docs)
 
 

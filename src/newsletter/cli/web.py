@@ -48,8 +48,18 @@ def serve(
     direct = direct_reach_warning(host)
     if direct is not None:
         err.print(direct, markup=False)
+    if config.signup is not None:
+        from newsletter.signup.service import purge_regularly
+
+        lists = ", ".join(config.signup.public_lists)
+        err.print(f"Sign-up form at {config.settings.web_url}/anmelden ({lists})", markup=False)
+        _, stop_purging = purge_regularly(config.signup)
     err.print("Press Ctrl-C to stop.", markup=False)
-    serve(create_app(config), sock)
+    try:
+        serve(create_app(config), sock)
+    finally:
+        if config.signup is not None:
+            stop_purging.set()
     out.print("Stopped.", markup=False)
 
 
@@ -79,7 +89,9 @@ def sync(ctx: typer.Context) -> None:
     out.print(
         f"Synced with {settings.web_url}: {report.applied} unsubscribe"
         f"{'' if report.applied == 1 else 's'} brought in ({report.ended} ended a "
-        f"subscription); archive: {report.pages_pushed} page"
+        f"subscription); {report.signups} sign-up"
+        f"{'' if report.signups == 1 else 's'} and self-service change"
+        f"{'' if report.signups == 1 else 's'} applied; archive: {report.pages_pushed} page"
         f"{'' if report.pages_pushed == 1 else 's'} pushed, {report.pages_removed} removed",
         markup=False,
     )

@@ -49,7 +49,7 @@ def demo(
     import tempfile
 
     from newsletter.bundled import SAMPLE_ISSUE
-    from newsletter.demo import check_demo_folder, demo_commands, demo_workspace
+    from newsletter.demo import check_demo_folder, demo_commands, demo_workspace, desk_hint
     from newsletter.issue import BUILD_DIR
     from newsletter.mailsink import MailSink
 
@@ -78,6 +78,7 @@ def demo(
     out.print(f"Rendered email:    {build / 'email.html'}")
     out.print(f"Preview message:   {build / 'preview.eml'} (open it in your mail program)")
     out.print(f"Received messages: {count} in {received}")
+    out.print(desk_hint(workspace), markup=False)
 
 
 def register(app: typer.Typer) -> None:

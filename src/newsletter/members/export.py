@@ -21,6 +21,10 @@ from newsletter.store.records import MemberListing
 
 COLUMNS = (
     "email", "first_name", "last_name", "name", "list", "status", "basis", "subscribed_at",
+    # The consent record (issue 17): how and from where, and for a web sign-up the
+    # consent text with its version, the times and the confirming IP address.
+    "consent_method", "consent_source", "consent_text_version", "consent_requested_at",
+    "consent_confirmed_at", "consent_ip", "consent_text",
 )  # fmt: skip
 # What makes Excel (and LibreOffice) read a cell as a formula, also after a tab or CR.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,9 +36,19 @@ def neutralise(cell: str) -> str:
 
 
 def cells(item: MemberListing) -> tuple[str, ...]:
+    consent = item.consent
     return (
         item.email, item.first_name, item.last_name, item.name, item.list_name,
         item.status.value, item.basis.value, item.subscribed_at.isoformat(),
+    ) + (
+        (
+            consent.method, consent.source, consent.text_version or "",
+            consent.requested_at.isoformat() if consent.requested_at else "",
+            consent.confirmed_at.isoformat() if consent.confirmed_at else "",
+            consent.ip or "", consent.text or "",
+        )
+        if consent is not None
+        else ("",) * 7
     )  # fmt: skip
 
 

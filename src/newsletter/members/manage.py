@@ -21,6 +21,7 @@ from newsletter.members.addresses import (
 from newsletter.members.planner import ImportPlan, plan_import
 from newsletter.members.readers import ImportRow, MemberFile
 from newsletter.members.tokens import new_subscription_id
+from newsletter.store import signups
 from newsletter.store.records import (
     Basis,
     ConsentMethod,
@@ -222,6 +223,7 @@ def forget_address(db: store.Database, given: str, *, now: datetime | None = Non
         member = store.find_member(db, email)
         count = len(store.subscriptions_of(db, member.id)) if member else 0
         store.forget(db, email, _now(now))
+        signups.forget_requests(db, email)  # a sign-up waiting for its link names them too
     return ForgetResult(email, member is not None, count)
 
 

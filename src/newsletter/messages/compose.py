@@ -23,12 +23,43 @@ from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields, unsubscribe_url
 from newsletter.settings import NewsletterSettings
 
-# Headers are encoded for SMTP (RFC 2047 words for umlauts, CRLF line ends). Header
-# lines may run to RFC 5322's hard limit of 998: folded at 78, a List-Unsubscribe URL
-# longer than a line would become encoded words, which mail providers do not decode
-# there. The bodies are encoded while the limit is 76, which the email package also
-# takes as the quoted-printable line length (RFC 2045 allows no more).
-POLICY = SMTP.clone(max_line_length=998)
+
+class _HeaderPolicy(EmailPolicy):
+    """SMTP's policy, folding so that encoded words stay within RFC 2047's 75 characters
+    (a long subject or name becomes several words), except for the headers
+    that carry a URL: folded, a List-Unsubscribe URL longer than a line would
+    become encoded words, which mail providers do not decode there; those run to RFC
+    5322's hard limit of 998."""
+
+    def fold(self, name: str, value: str) -> str:
+        folded: str = EmailPolicy.fold(_policy_for(self, name), name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        return EmailPolicy.fold_binary(_policy_for(self, name), name, value)
+
+
+UNFOLDED_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post", "message-id"})
+
+
+def _policy_for(policy: EmailPolicy, name: str) -> EmailPolicy:
+    return _long_lines(policy) if name.lower() in UNFOLDED_HEADERS else policy
+
+
+@lru_cache(maxsize=4)
+def _long_lines(policy: EmailPolicy) -> EmailPolicy:
+    return policy.clone(max_line_length=998)
+
+
+# Headers are encoded for SMTP (RFC 2047 words for umlauts, CRLF line ends). The bodies
+# are encoded while the limit is 76, which the email package also takes as the
+# quoted-printable line length (RFC 2045 allows no more).
+# 76, not RFC 5322's 78: folding at 77 or 78 the stdlib writes 76-character words.
+POLICY = _HeaderPolicy(linesep="\r\n", max_line_length=76)
+# A message to a non-ASCII local part goes by SMTPUTF8: its headers are UTF-8 (RFC 6532),
+# not encoded words, and stay unfolded: folding them, the stdlib drops the quotes around
+# a display name with a colon in it, which then reads as a group of other addresses.
+UTF8_POLICY = POLICY.clone(max_line_length=998, utf8=True)
 _BODY_POLICY = SMTP.clone(max_line_length=76)
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -153,5 +184,5 @@ def compose_message(
     # A non-ASCII local part cannot be encoded into ASCII headers: such a message goes out
     # as UTF-8 (RFC 6531), and only over a server that offers SMTPUTF8.
     to_address = message["To"].addresses[0]
-    message.policy = POLICY if to_address.username.isascii() else POLICY.clone(utf8=True)
+    message.policy = POLICY if to_address.username.isascii() else UTF8_POLICY
     return message

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import base64
 from email.headerregistry import Address
+from email.policy import EmailPolicy
 
-from newsletter.messages.compose import POLICY
+from newsletter.messages.compose import POLICY, UNFOLDED_HEADERS, UTF8_POLICY
 
-_MAX_LINE = POLICY.max_line_length or 998  # RFC 5322's hard limit, CRLF not counted
-_FOLD_AT = 78  # RFC 5322's recommended limit, kept where we fold ourselves
+_MAX_LINE = 998  # RFC 5322's hard limit, CRLF not counted
+_FOLD_AT = POLICY.max_line_length or 78  # RFC 5322's recommended limit, as compose folds
+_MAX_WORD = 75  # RFC 2047 section 2: an encoded word's length
+_WORD_FRAME = len("=?utf-8?b??=")
 
 
-def folded(name: str, value: object) -> bytes:
+def folded(name: str, value: object, policy: EmailPolicy = POLICY) -> bytes:
     """The header as the stdlib writes it with compose.py's policy (the slow, general way)."""
-    return POLICY.fold_binary(name, POLICY.header_store_parse(name, value)[1])
+    return policy.fold_binary(name, policy.header_store_parse(name, value)[1])
 
 
 def header_line(name: str, value: str) -> bytes:
     """``Name: value`` as one line, when that is what the stdlib would write too."""
     line = f"{name}: {value}"
-    if line.isascii() and len(line) <= _MAX_LINE and "\r" not in line and "\n" not in line:
+    limit = _MAX_LINE if name.lower() in UNFOLDED_HEADERS else _FOLD_AT
+    if line.isascii() and len(line) <= limit and "\r" not in line and "\n" not in line:
         return (line + "\r\n").encode("ascii")
     return folded(name, value)
 
@@ -40,7 +44,7 @@ def address_line(name: str, address: Address) -> bytes:
         # whose headers are UTF-8 (RFC 6532), as the stdlib writes them too.
         utf8 = f"{name}: {address}\r\n".encode()
         # The limit is in octets, and an umlaut is two of them.
-        return utf8 if len(utf8) <= _MAX_LINE + 2 else folded(name, address)
+        return utf8 if len(utf8) <= _MAX_LINE + 2 else folded(name, address, UTF8_POLICY)
     if address.display_name.isascii():
         # The stdlib's own quoting of the name (str), on one line.
         return header_line(name, str(address))
@@ -48,12 +52,12 @@ def address_line(name: str, address: Address) -> bytes:
         # The stdlib reads "=?...?=" in a name as an encoded word: it decides, as in compose.
         return folded(name, address)
     spec = f"<{address.addr_spec}>"
-    # One word, however long, as the stdlib writes it: the stdlib's parser (unlike RFC
-    # 2047) keeps the folding space between two encoded words as part of the name.
     encoded = base64.b64encode(address.display_name.encode("utf-8")).decode("ascii")
+    if len(encoded) + _WORD_FRAME > _MAX_WORD:
+        # A long name takes several encoded words: the stdlib splits them (rare enough
+        # that its millisecond does not matter).
+        return folded(name, address)
     line = f"{name}: =?utf-8?b?{encoded}?="
     if len(line) + 1 + len(spec) <= _FOLD_AT:
         return f"{line} {spec}\r\n".encode("ascii")
-    if len(line) <= _MAX_LINE:
-        return f"{line}\r\n {spec}\r\n".encode("ascii")
-    return folded(name, address)
+    return f"{line}\r\n {spec}\r\n".encode("ascii")

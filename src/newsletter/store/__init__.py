@@ -25,6 +25,7 @@ from newsletter.errors import DatabaseError, MemberError
 from newsletter.store.events import EventKind, WebEvent
 from newsletter.store.records import (
     Basis,
+    ConsentColumns,
     ConsentMethod,
     ConsentRecord,
     KnownMember,
@@ -192,6 +193,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             # two more pages per journal commit, half the journal's time during a send.
             # Queries by status read one issue's rows through UNIQUE (issue, member_id).
             "DROP INDEX deliveries_by_status",
+        ),
+    ),
+    # Issue 17; its SQL is in newsletter.store.signups.
+    Migration(
+        "sign-up: requests awaiting confirmation, the mail limit, consent details",
+        (
+            # What the consent record needs beyond the columns it had: the consent text's
+            # version, when the sign-up was asked for and when its link was confirmed.
+            "ALTER TABLE subscriptions ADD COLUMN consent_text_version TEXT",
+            "ALTER TABLE subscriptions ADD COLUMN consent_requested_at TEXT",
+            "ALTER TABLE subscriptions ADD COLUMN consent_confirmed_at TEXT",
+            # A request lives until it is confirmed and applied (at once on one machine, at
+            # the next sync on a web server), or until its link expires: then it is erased.
+            """
+            CREATE TABLE signup_requests (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('signup', 'address', 'preferences')),
+                email TEXT NOT NULL,
+                first_name TEXT NOT NULL,
+                lists TEXT NOT NULL,
+                subscription_id TEXT,
+                consent_text TEXT NOT NULL,
+                consent_version TEXT NOT NULL,
+                requested_at TEXT NOT NULL,
+                confirmed_at TEXT,
+                ip TEXT,
+                event_id TEXT UNIQUE
+            )
+            """,
+            "CREATE INDEX signup_requests_by_time ON signup_requests (requested_at)",
+            # One confirmation mail per address per MAIL_INTERVAL: the address's hash only.
+            """
+            CREATE TABLE signup_mails (
+                address_hash TEXT PRIMARY KEY,
+                sent_at TEXT NOT NULL
+            )
+            """,
         ),
     ),
 )
@@ -690,7 +728,8 @@ def iter_listings(
     cursor = db.execute(
         """
         SELECT m.email, m.first_name, m.last_name, m.name, l.name, s.status, s.basis,
-               s.subscribed_at
+               s.subscribed_at, s.consent_method, s.consent_source, s.consent_text_version,
+               s.consent_requested_at, s.consent_confirmed_at, s.consent_ip, s.consent_text
         FROM subscriptions s JOIN members m ON m.id = s.member_id JOIN lists l ON l.id = s.list_id
         WHERE (? IS NULL OR s.list_id = ?) AND (? IS NULL OR s.status = ?)
         ORDER BY l.name, m.email
@@ -707,6 +746,15 @@ def iter_listings(
             status=SubscriptionStatus(row[5]),
             basis=Basis(row[6]),
             subscribed_at=_parse_time(row[7]),
+            consent=ConsentColumns(
+                method=row[8],
+                source=row[9],
+                text_version=row[10],
+                requested_at=_parse_time(row[11]) if row[11] else None,
+                confirmed_at=_parse_time(row[12]) if row[12] else None,
+                ip=row[13],
+                text=row[14],
+            ),
         )
 
 

@@ -116,6 +116,20 @@ class MemberListing:
     status: SubscriptionStatus
     basis: Basis
     subscribed_at: datetime
+    consent: ConsentColumns | None = None  # what export writes of the consent record
+
+
+@dataclass(frozen=True)
+class ConsentColumns:
+    """A subscription's consent record as export's columns carry it (issue 17)."""
+
+    method: str
+    source: str
+    text_version: str | None
+    requested_at: datetime | None
+    confirmed_at: datetime | None
+    ip: str | None
+    text: str | None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from newsletter import clock
 from newsletter.errors import TokenError
 from newsletter.members.tokens import verify_token
 from newsletter.render.context import ARCHIVE_PATH
@@ -36,8 +37,9 @@ from newsletter.web.limits import (
     RateLimiter,
     client_key,
 )
-from newsletter.web.pages import ERROR_STATUSES, STYLE_PATH
+from newsletter.web.pages import ERROR_STATUSES, STYLE_PATH, Preferences
 from newsletter.web.protocol import SYNC_PREFIX
+from newsletter.web.signup import signup_routes
 from newsletter.web.syncapi import sync_routes
 from newsletter.web.unsubscribe import ONE_CLICK_FIELD, ONE_CLICK_VALUE, SCOPE_ALL, SCOPE_FIELD
 
@@ -45,7 +47,7 @@ _MAX_FORM_FIELDS = 8
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.utc_now()
 
 
 def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starlette:
@@ -72,7 +74,11 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
                     raise HTTPException(429, headers={"Retry-After": str(math.ceil(wait))})
             return HTMLResponse(pages.invalid_link(), 400)
         if request.method != "POST":
-            return HTMLResponse(pages.unsubscribe(token))
+            preferences = None
+            if config.signup is not None:
+                current = await run_in_threadpool(config.signup.current_lists, subscription_id)
+                preferences = Preferences(config.signup.public_lists, current)
+            return HTMLResponse(pages.unsubscribe(token, preferences))
         form = await request.form(max_files=0, max_fields=_MAX_FORM_FIELDS)
         if form.get(ONE_CLICK_FIELD) != ONE_CLICK_VALUE:
             raise HTTPException(400)
@@ -118,6 +124,9 @@ def create_app(config: WebConfig, clock: Callable[[], datetime] = _now) -> Starl
         Route(ARCHIVE_PATH + "/{slug}", archive_page, methods=["GET"]),
         Route(STYLE_PATH, style, methods=["GET"]),
     ]
+    if config.signup is not None:
+        signup_limiter = RateLimiter(config.signup_limit.count, config.signup_limit.seconds)
+        routes += signup_routes(config.signup, pages, signup_limiter, clock, verified)
     if config.sync is not None:
         routes += sync_routes(config.sync.secret, config.database_path, config.sync.pushed)
 

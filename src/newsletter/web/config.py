@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from newsletter import clock
 from newsletter.errors import WebError
 from newsletter.keys import CONFIRMATION_ENV, UNSUBSCRIBE_ENV, load_keys
 from newsletter.settings import NewsletterSettings, RateWindow
+from newsletter.signup.consent import consent_text, signup_texts
+from newsletter.signup.mail import Mailer, SignupMails, signup_templates
+from newsletter.signup.service import SignupService
 from newsletter.store import open_database
 from newsletter.web.archive import Archive, IssueArchive, PushedArchive
 from newsletter.web.pages import Pages, web_templates
@@ -22,6 +26,9 @@ ARCHIVE_STATE = "archive"
 # Unsubscribe POSTs with a link that is not ours, per client: they change nothing, but
 # a flood of them is someone guessing. A signed link is never limited (app.py).
 POST_LIMIT = RateWindow(30, 60.0)
+# Sign-ups (and address changes) per client: a household or an office behind one address
+# signs up a few people, a robot many. Past it the client gets 429 and nothing is mailed.
+SIGNUP_LIMIT = RateWindow(10, 3600.0)
 
 
 class Shape(StrEnum):
@@ -49,6 +56,8 @@ class WebConfig:
     image_hosts: frozenset[str]
     pages: Pages
     post_limit: RateWindow = POST_LIMIT
+    signup: SignupService | None = None  # None: no [signup], no form
+    signup_limit: RateWindow = SIGNUP_LIMIT
 
 
 def web_config(
@@ -65,6 +74,7 @@ def web_config(
     keys = load_keys(workspace, on_create_keys, env)
     # Opening it now creates or upgrades it now, not on a member's first click.
     open_database(settings.database_path).close()
+    signup = _signup_service(workspace, keys.confirmation)
     archive: Archive
     unsubscribes: Unsubscribes
     if newsletter.web_remote:
@@ -84,8 +94,37 @@ def web_config(
         archive=archive if newsletter.archive else None,
         sync=sync,
         image_hosts=settings.own_hosts,
-        pages=Pages.load(web_templates(workspace), newsletter),
+        pages=Pages.load(web_templates(workspace), newsletter, signup=signup is not None),
+        signup=signup,
     )
+
+
+def _signup_service(workspace: Workspace, key: bytes) -> SignupService | None:
+    """The sign-up with its mails rendered and [smtp] read, or None without [signup]."""
+    settings = workspace.settings
+    if settings.signup is None:
+        return None
+    if settings.smtp is None:
+        raise WebError(
+            f"{settings.file}: [signup] needs an [smtp] table: the web side sends the "
+            "confirmation mails",
+            'add [smtp] as on the office\'s machine (see web-setup.md; "newsletter docs" shows where)',
+        )
+    newsletter = settings.newsletter
+    texts = signup_texts(signup_templates(workspace.templates_dir), newsletter)
+    service = SignupService(
+        database_path=settings.database_path,
+        remote=newsletter.web_remote,
+        public_lists=settings.signup.lists,
+        key=key,
+        consent=consent_text(texts["consent"]),
+        mails=SignupMails(workspace.templates_dir, newsletter),
+        mailer=Mailer(settings.smtp, newsletter),
+        web_url=newsletter.web_url,
+        welcome=settings.signup.welcome,
+    )
+    service.purge(clock.utc_now())
+    return service
 
 
 def _require_office_keys(workspace: Workspace, env: Mapping[str, str]) -> None:

@@ -19,6 +19,7 @@ import httpx
 from newsletter import __version__, store
 from newsletter.errors import WebError
 from newsletter.settings import NewsletterSettings, is_loopback
+from newsletter.signup.apply import apply_request
 from newsletter.store.events import WebEvent
 from newsletter.store.syncstate import record_sync
 from newsletter.web.archive import SLUG, IssueArchive
@@ -37,6 +38,7 @@ class SyncReport:
     ended: int  # that ended a subscription (the rest were clicked twice, or forgotten)
     pages_pushed: int
     pages_removed: int
+    signups: int = 0  # confirmed sign-ups and self-service changes applied now
 
 
 def sync_client(
@@ -66,7 +68,9 @@ def run_sync(
     batch: int = BATCH,
 ) -> SyncReport:
     started = clock()
-    pulled = applied = ended = 0
+    pulled = applied = ended = requests = 0
+    signup = workspace.settings.signup
+    public_lists = signup.lists if signup else ()
     seen: set[str] = set()
     with store.open_database(workspace.database_path) as db:
         while True:
@@ -79,7 +83,10 @@ def run_sync(
                 )
             seen.update(event.id for event in events)
             for event in events:
-                outcome = _apply_once(db, event, clock())
+                outcome = _apply_once(db, event, public_lists, clock())
+                if event.request is not None:
+                    requests += outcome is not None
+                    continue
                 applied += outcome is not None
                 ended += bool(outcome)
             _request(client, "POST", ACK_PATH, json={"ids": [event.id for event in events]})
@@ -89,7 +96,7 @@ def run_sync(
     # Every event up to ``started`` is in: that is what send's freshness check needs.
     record_sync(workspace, started)
     pushed, removed = _push_archive(workspace, client)
-    return SyncReport(pulled, applied, ended, pushed, removed)
+    return SyncReport(pulled, applied, ended, pushed, removed, requests)
 
 
 def _pull(client: httpx.Client, batch: int) -> list[WebEvent]:
@@ -100,14 +107,20 @@ def _pull(client: httpx.Client, batch: int) -> list[WebEvent]:
     return [WebEvent.from_json(event) for event in events]
 
 
-def _apply_once(db: store.Database, event: WebEvent, now: datetime) -> bool | None:
-    """Whether the event ended a subscription; None when an earlier sync applied it."""
+def _apply_once(
+    db: store.Database, event: WebEvent, public_lists: tuple[str, ...], now: datetime
+) -> bool | None:
+    """Whether the event changed something (an unsubscribe: ended a subscription); None
+    when an earlier sync applied it."""
     with db.transaction():
         if store.web_event_applied(db, event.id):
             return None
-        ended = apply_unsubscribe(db, event.kind, event.subscription_id, event.at)
+        if event.request is not None:
+            changed = apply_request(db, event.request, public_lists, event.at)
+        else:
+            changed = apply_unsubscribe(db, event.kind, event.subscription_id, event.at)
         store.mark_web_event_applied(db, event.id, now)
-    return ended
+    return changed
 
 
 def _push_archive(workspace: Workspace, client: httpx.Client) -> tuple[int, int]:

@@ -16,18 +16,26 @@ from starlette.routing import Route
 
 from newsletter import store
 from newsletter.errors import WebError
+from newsletter.store import signups
+from newsletter.store.events import WebEvent
 from newsletter.web.archive import ArchivePage, PushedArchive
 from newsletter.web.protocol import ACK_PATH, ARCHIVE_PATH, BATCH, EVENTS_PATH
 
 
-def _pending(database_path: Path, limit: int) -> list[dict[str, str]]:
+def _pending(database_path: Path, limit: int) -> list[dict[str, Any]]:
+    """Unsubscribes first (they must reach the office before the next send), then
+    confirmed sign-ups and self-service changes."""
     with store.open_database(database_path) as db:
-        return [event.to_json() for event in store.pending_web_events(db, limit)]
+        events = store.pending_web_events(db, limit)
+        if len(events) < limit:
+            requests = signups.confirmed_requests(db, limit - len(events))
+            events += [WebEvent.of_request(request) for request in requests]
+        return [event.to_json() for event in events]
 
 
 def _forget(database_path: Path, ids: list[str]) -> int:
     with store.open_database(database_path) as db:
-        return store.delete_web_events(db, ids)
+        return store.delete_web_events(db, ids) + signups.delete_confirmed_requests(db, ids)
 
 
 # Our bodies nest two levels ({"ids": [...]}, a page object); json.loads recurses once
