@@ -1,10 +1,13 @@
 """One SMTP connection, reused for many messages, over the standard library's smtplib.
 
 smtplib does the parts that are easy to get wrong (greeting, EHLO, STARTTLS, AUTH);
-the transaction itself is written here: MAIL, RCPT and DATA pipelined when the server
-offers PIPELINING (RFC 2920), and the message sent as a DATA block prepared once
-(``wire.data_block``) instead of ``sendmail()``, which re-encodes and re-stuffs every
-message with regular expressions.
+the transaction itself is written here, as a state machine the engine's one loop drives
+for many connections at once (``begin``, then ``readable`` whenever the socket has
+something): MAIL, RCPT and DATA in one write when the server offers PIPELINING (RFC
+2920), and the message sent as a DATA block prepared once (``wire.data_block``) instead
+of ``sendmail()``, which re-encodes and re-stuffs every message with regular expressions.
+The relay's session limits: a new session after ``messages_per_connection``, and a 421 or
+a hang-up on a session that carried messages ends it without cost (``session_ended``).
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ _LOST = (smtplib.SMTPServerDisconnected, OSError)
 
 class Transport(Protocol):
     """Where the engine hands each message: an SMTP connection to the relay, or (for a
-    dry run, the demo, a test) anything else that answers like one. Used by one worker
-    thread at a time; failures no retry can cure raise DeliveryError."""
+    dry run, the demo, a test) anything else that answers like one. The engine's loop
+    calls ``send`` and waits for its answer, so another transport should answer at once
+    (an SmtpConnection is driven without waiting: ``begin`` and ``readable``); failures
+    no retry can cure raise DeliveryError."""
 
     def send(self, envelope: Envelope) -> Attempt: ...
 
