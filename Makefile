@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Debian packages the test suite drives for real (pixels, spam scores).
-TEST_DEBS := chromium spamassassin
+# Debian packages the test suite drives for real (pixels, spam scores, an IMAP server).
+TEST_DEBS := chromium spamassassin dovecot-imapd
 
 .PHONY: demo test test-fast fuzz golden bench bench-packages lint system-packages clean
 
@@ -15,7 +15,7 @@ test: $(VENV)/.installed-dev system-packages
 
 # The inner loop: no Chromium, SpamAssassin, fuzzing or slow tests.
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/pytest -q -m "not chromium and not spamassassin and not slow and not fuzz"
+	$(BIN)/pytest -q -m "not chromium and not spamassassin and not dovecot and not slow and not fuzz"
 
 # The fuzz tests with many more examples than CI runs (minutes to hours: stop with Ctrl-C).
 fuzz: $(VENV)/.installed-dev
@@ -62,6 +62,7 @@ system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v spamassassin >/dev/null 2>&1 || missing="$$missing spamassassin"; \
+	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "Installing Debian packages:$$missing"; \

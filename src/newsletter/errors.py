@@ -96,3 +96,7 @@ class MessageError(NewsletterError):
 
 class DnsError(NewsletterError):
     """A lookup that got no answer at all (timeout, server failure): not "no record"."""
+
+
+class BounceError(NewsletterError):
+    """The bounce mailbox cannot be read (not found, login refused, connection lost)."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from newsletter import store
+from newsletter.bounces.verp import verp_sender
 from newsletter.clock import Clock
 from newsletter.deliver import journal
 from newsletter.deliver.ratelimit import minimum_duration
@@ -39,6 +40,7 @@ from newsletter.rendering import SAMPLE_SUBSCRIPTION_ID, Build, build_issue
 from newsletter.settings import Settings, SmtpSettings
 from newsletter.store.records import MailingList, Recipient
 from newsletter.store.syncstate import require_recent_sync
+from newsletter.wire import Envelope
 from newsletter.workspace import Workspace
 
 TEST_PREFIX = "[TEST] "
@@ -236,6 +238,7 @@ def _send(
     stop: Callable[[], bool],
 ) -> SendResult:
     template = _template(plan.workspace, plan.issue_dir, plan.list_name)
+    key = load_keys(plan.workspace).unsubscribe
     frozen = build_hash(plan.issue_dir)
 
     def mark_sent(at: datetime) -> None:
@@ -268,7 +271,20 @@ def _send(
                 except MessageError as error:
                     log.unbuildable(delivery.id, str(error))
                     continue
-                yield Outgoing(delivery.id, message.envelope, message.message_id)
+                yield Outgoing(delivery.id, _verp(message.envelope, delivery), message.message_id)
+
+        def _verp(envelope: Envelope, delivery: journal.Delivery) -> Envelope:
+            # One envelope sender per message, so its bounce names it (newsletter.bounces).
+            if plan.workspace.settings.newsletter.envelope_from is None:
+                return envelope
+            sender = verp_sender(
+                envelope.sender,
+                key,
+                delivery_id=delivery.id,
+                issue=plan.slug,
+                subscription_id=delivery.recipient.subscription_id,
+            )
+            return replace(envelope, sender=sender)
 
         summary = send_run(plan.smtp, password, messages(), log, progress=progress)
         return SendResult(prepared, summary, journal.status(db, plan.slug))

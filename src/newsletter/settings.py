@@ -119,6 +119,22 @@ class DkimSettings:
 
 
 @dataclass(frozen=True)
+class BounceSettings:
+    """The bounce mailbox (IMAP) and the bounce policy; ``host`` None: no IMAP, only
+    ``newsletter bounces --maildir/--mbox``."""
+
+    host: str | None = None
+    port: int = 993
+    security: Security = Security.TLS
+    username: str | None = None
+    password_env: str | None = None
+    folder: str = "INBOX"
+    processed: str = "Verarbeitet"
+    soft_limit: int = 3
+    soft_days: int = 30
+
+
+@dataclass(frozen=True)
 class SignupSettings:
     """``[signup]``: the lists the public may sign up to on the web side (double opt-in)."""
 
@@ -135,6 +151,7 @@ class Settings:
     database_path: Path
     dkim: DkimSettings | None = None
     signup: SignupSettings | None = None  # None: no sign-up form
+    bounces: BounceSettings = BounceSettings()
 
     @property
     def own_hosts(self) -> frozenset[str]:
@@ -239,7 +256,7 @@ class _Table:
 
 
 # The keys each table may hold, in the order the sample file writes them.
-_TOP_KEYS = ("newsletter", "sources", "smtp", "dkim", "database", "signup")
+_TOP_KEYS = ("newsletter", "sources", "smtp", "dkim", "database", "signup", "bounces")
 _NEWSLETTER_KEYS = (
     "name",
     "locale",
@@ -273,6 +290,18 @@ _SMTP_KEYS = (
     "messages_per_connection",
 )
 _DKIM_KEYS = ("selector", "domain", "key_file", "ed25519_key_file")
+_BOUNCES_KEYS = (
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "password",
+    "folder",
+    "processed",
+    "soft_limit",
+    "soft_days",
+)
 _DATABASE_KEYS = ("path",)
 _SIGNUP_KEYS = ("lists", "welcome")
 
@@ -428,6 +457,48 @@ def _smtp(table: _Table) -> SmtpSettings:
     )
 
 
+def _bounces(table: _Table) -> BounceSettings:
+    if "password" in table.data:
+        raise table.error(
+            "never write the password into this file; set password_env to the name of an "
+            "environment variable (or store it in the system keyring)",
+            "password",
+        )
+    host = table.maybe("host", str, "a host name")
+    security = table.optional("security", str, '"tls", "starttls" or "none"', "tls")
+    table.check("security", security, lambda v: v in set(Security), '"tls", "starttls" or "none"')
+    if Security(security) is Security.NONE and host is not None and not is_loopback(host):
+        raise table.error(
+            f'"none" (no encryption) is only allowed for a server on this machine, not "{host}"; '
+            'use "tls" or "starttls"',
+            "security",
+        )
+    default_port = 993 if Security(security) is Security.TLS else 143
+    port = table.optional("port", int, "a port number from 1 to 65535", default_port)
+    table.check("port", port, lambda v: 0 < v < 65536, "a port number from 1 to 65535")
+    folder = table.optional("folder", str, "an IMAP folder name", "INBOX")
+    processed = table.optional("processed", str, "an IMAP folder name", "Verarbeitet")
+    for key, name in (("folder", folder), ("processed", processed)):
+        table.check(key, name, lambda v: bool(v.strip()) and v.isprintable(), "a folder name")
+    soft_limit = table.optional("soft_limit", int, "a whole number from 1 to 100", 3)
+    table.check("soft_limit", soft_limit, lambda v: 1 <= v <= 100, "a whole number from 1 to 100")
+    soft_days = table.optional("soft_days", int, "days, a whole number from 1 to 365", 30)
+    table.check(
+        "soft_days", soft_days, lambda v: 1 <= v <= 365, "days, a whole number from 1 to 365"
+    )
+    return BounceSettings(
+        host=host,
+        port=port,
+        security=Security(security),
+        username=table.maybe("username", str, "a user name"),
+        password_env=table.maybe("password_env", str, "the name of an environment variable"),
+        folder=folder,
+        processed=processed,
+        soft_limit=soft_limit,
+        soft_days=soft_days,
+    )
+
+
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$", re.IGNORECASE)
 
 
@@ -521,6 +592,9 @@ def parse_settings(file: Path, text: str) -> Settings:
     db_path = root / database.optional(
         "path", str, "a path relative to the workspace", "newsletter.db"
     )
+    bounces = _bounces(
+        _Table(file, "[bounces]", top.optional("bounces", dict, "a table", {}), _BOUNCES_KEYS)
+    )
     return Settings(
         file=file,
         newsletter=newsletter,
@@ -529,6 +603,7 @@ def parse_settings(file: Path, text: str) -> Settings:
         database_path=db_path,
         dkim=dkim,
         signup=signup,
+        bounces=bounces,
     )
 
 

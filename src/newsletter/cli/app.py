@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from newsletter import __version__
+from newsletter.cli import bounces as bounces_cmd
 from newsletter.cli import check as check_cmd
 from newsletter.cli import desk as desk_cmd
 from newsletter.cli import gather as gather_cmd
@@ -150,6 +151,7 @@ preview_cmd.register(app)
 web_cmd.register(app)
 desk_cmd.register(app)
 signup_cmd.register(app)
+bounces_cmd.register(app)
 app.command()(docs)
 
 

@@ -345,12 +345,15 @@ def status(
     from newsletter import store
     from newsletter.deliver import journal
     from newsletter.issue import SENT_MARK, issue_folder, read_sent_mark
+    from newsletter.store.bounces import Decision
+    from newsletter.store.bounces import counts_for_issue as bounce_counts
 
     workspace = state(ctx).workspace()
     folder = issue_folder(workspace, issue)
     warn_about_database(workspace)
     with store.open_database(workspace.database_path) as db:
         current = journal.status(db, folder.name)
+        bounced = bounce_counts(db, folder.name)
     if current.started_at is None:
         out.print(f"{folder.name} has not been sent yet.")
         if read_sent_mark(folder) is not None:
@@ -371,6 +374,8 @@ def status(
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("Sent (accepted by the server)", str(current.sent))
+    table.add_row("Bounced later (bounce mail)", str(bounced.get(Decision.BOUNCED, 0)))
+    table.add_row("Soft bounces counted", str(bounced.get(Decision.COUNTED, 0)))
     table.add_row("Pending", str(current.pending))
     table.add_row("Failed", str(current.failed))
     table.add_row("Uncertain", str(len(current.uncertain)))

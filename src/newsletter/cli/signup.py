@@ -28,11 +28,13 @@ def show(
     Example: newsletter members show anna@example.org
     """
     from newsletter import store
+    from newsletter.bounces.explain import bounce_history
     from newsletter.signup.proof import member_record
 
     workspace = state(ctx).workspace()
     with store.open_database(workspace.database_path) as db:
         record = member_record(db, address)
+        bounces = bounce_history(db, record.member.email)
     member = record.member
     names = " ".join(n for n in (member.first_name, member.last_name) if n) or member.name
     lines = [f"{member.email}" + (f" ({names})" if names else "")]
@@ -60,6 +62,7 @@ def show(
             f"  suppressed on {where}: {suppression.reason} ({suppression.source}, "
             f"{_when(suppression.created_at)})"
         )
+    lines += [f"  bounce mail of {line}" for line in bounces]
     out.print("\n".join(lines), markup=False)
 
 

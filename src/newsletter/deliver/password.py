@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from newsletter.errors import DeliveryError
-from newsletter.settings import SmtpSettings
 
 KEYRING_SERVICE = "newsletter"
 
@@ -21,6 +21,17 @@ Lookup = Callable[[str, str], str | None]
 Prompt = Callable[[str], str]
 
 
+class Login(Protocol):
+    """What a password is looked up for: [smtp], or the IMAP mailbox of [bounces]."""
+
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def password_env(self) -> str | None: ...
+
+
 def keyring_lookup(service: str, username: str) -> str | None:
     import keyring  # imported here: it probes its backends when imported
 
@@ -28,8 +39,9 @@ def keyring_lookup(service: str, username: str) -> str | None:
 
 
 def smtp_password(
-    smtp: SmtpSettings,
+    smtp: Login,
     *,
+    what: str = "SMTP",
     environ: Mapping[str, str] = os.environ,
     lookup: Lookup = keyring_lookup,
     prompt: Prompt | None = None,
@@ -50,9 +62,11 @@ def smtp_password(
     if stored:
         return stored
     if prompt is not None:
-        return prompt(f"SMTP password for {smtp.username} at {smtp.host}: ")
+        return prompt(f"{what} password for {smtp.username} at {smtp.host}: ")
     where = f"the environment variable {smtp.password_env}" if smtp.password_env else None
     hint = (
-        f"set {where}, " if where else "set password_env in [smtp] and that variable, "
+        f"set {where}, "
+        if where
+        else f"set password_env in [{'smtp' if what == 'SMTP' else 'bounces'}] and that variable, "
     ) + f'or store it with "keyring set {KEYRING_SERVICE} {smtp.username}"'
-    raise DeliveryError(f"no SMTP password for {smtp.username} at {smtp.host}", hint)
+    raise DeliveryError(f"no {what} password for {smtp.username} at {smtp.host}", hint)

@@ -196,11 +196,8 @@ class _Run:
         self._connections = [transport() for _ in range(smtp.concurrency)]
         # The connection's message while its transaction runs.
         self._busy: dict[int, _Task] = {}
-        # When each busy connection last heard from its server (real time: a test's
-        # clock jumps), for the [smtp] timeout.
-        self._heard: dict[int, float] = {}
         self._timeout = smtp.timeout
-        self._replies = _Replies(self._connections, self._busy)
+        self._replies = _Replies(self._connections, self._busy, smtp.timeout)
         self._waiting: list[_Waiting] = []
         self._order = itertools.count()
         self._stop: DeliveryError | None = None
@@ -248,13 +245,12 @@ class _Run:
             self._dispatch()
             if not self._busy and (self._stop is not None or self._all_done):
                 return
-            number = self._clock.wait(self._replies, min(self._next_wake(), self._silence()))
+            number = self._clock.wait(self._replies, self._next_wake())
             # Every connection with replies, before handing out more: the next dispatch
             # then covers all free connections with one journal commit.
             while number is not None:
                 self._readable(number)
                 number = self._poll()
-            self._give_up_on_silent()
             self._report()
 
     def _poll(self) -> int | None:
@@ -264,7 +260,12 @@ class _Run:
             return None
 
     def _readable(self, number: int) -> None:
-        self._heard[number] = time.monotonic()
+        connection = self._connections[number]
+        if number in self._replies.silent and isinstance(connection, SmtpConnection):
+            self._replies.silent.discard(number)
+            self._replies.taken = None
+            self._handle(self._busy.pop(number), connection.give_up(self._timeout))
+            return
         attempt = self._read(number)
         self._replies.taken = None
         if attempt is not None:
@@ -274,23 +275,6 @@ class _Run:
         if isinstance(connection, SmtpConnection) and connection.data_sent:
             # The message is out, its reply not read: a crash now leaves it uncertain.
             self._faults.reached("after-data")
-
-    def _silence(self) -> float:
-        """Seconds until the first busy connection's server has been silent too long."""
-        if not self._heard:
-            return math.inf
-        return max(0.0, min(self._heard.values()) + self._timeout - time.monotonic())
-
-    def _give_up_on_silent(self) -> None:
-        now = time.monotonic()
-        for number, heard in list(self._heard.items()):
-            connection = self._connections[number]
-            silent = now - heard >= self._timeout
-            if silent and number in self._busy and isinstance(connection, SmtpConnection):
-                self._handle(self._busy.pop(number), connection.give_up(self._timeout))
-        for number in list(self._heard):
-            if number not in self._busy:
-                del self._heard[number]
 
     def _read(self, number: int) -> Attempt | Exception | None:
         connection = self._connections[number]
@@ -354,7 +338,7 @@ class _Run:
             attempt = self._begin(number, task)
             if attempt is None:
                 self._busy[number] = task
-                self._heard[number] = time.monotonic()
+                self._replies.heard(number)
             else:
                 self._handle(task, attempt)
 
@@ -547,14 +531,26 @@ class _Replies(queue.SimpleQueue[int]):
 
     ``taken`` is the connection handed out and not yet read: a Ctrl-C right then leaves
     it in a state nobody knows, so the drain gives it up (its message stays ``sending``).
+    A connection whose server has been silent for ``timeout`` seconds is handed out too,
+    in ``silent``: its transaction is given up.
     """
 
-    def __init__(self, connections: Sequence[Transport], busy: dict[int, _Task]) -> None:
+    def __init__(
+        self, connections: Sequence[Transport], busy: dict[int, _Task], timeout: float
+    ) -> None:
         super().__init__()
         self._connections = connections
         self._busy = busy
+        self._timeout = timeout
         self._ready: list[int] = []
+        # When each busy connection last heard from its server: real time, not the
+        # Timer's (a test's clock jumps).
+        self._heard: dict[int, float] = {}
+        self.silent: set[int] = set()
         self.taken: int | None = None
+
+    def heard(self, number: int) -> None:
+        self._heard[number] = time.monotonic()
 
     def get(self, block: bool = True, timeout: float | None = None) -> int:
         if not self._ready:
@@ -577,5 +573,16 @@ class _Replies(queue.SimpleQueue[int]):
             # Nothing to read from; waiting is only for time to pass (a rate window).
             time.sleep(timeout or 0)
             return
-        readable, _, _ = select.select(list(sockets), [], [], timeout)
+        now = time.monotonic()
+        last = {number: self._heard.get(number, now) for number in sockets.values()}
+        silence = max(0.0, min(last.values()) + self._timeout - now)
+        wait = silence if timeout is None else min(timeout, silence)
+        readable, _, _ = select.select(list(sockets), [], [], wait)
         self._ready = [sockets[sock] for sock in readable]
+        self.silent = set()
+        now = time.monotonic()
+        for number in self._ready:
+            self._heard[number] = now
+        if not self._ready:
+            self.silent = {n for n, t in last.items() if now - t >= self._timeout}
+            self._ready = sorted(self.silent)

@@ -232,6 +232,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "bounces: every bounce mail applied, once",
+        (
+            # One row per bounce mail, keyed by its Message-ID (else a hash of the mail), so
+            # reading a mailbox twice applies nothing twice. The person is named by the
+            # address's hash only: forgetting them leaves no address here. The SQL that
+            # reads and writes it is in newsletter.store.bounces.
+            """
+            CREATE TABLE bounces (
+                id INTEGER PRIMARY KEY,
+                mail_id TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL
+                    CHECK (kind IN ('permanent', 'temporary', 'complaint', 'auto_reply')),
+                decision TEXT NOT NULL
+                    CHECK (decision IN ('bounced', 'counted', 'unsubscribed', 'ignored')),
+                address_hash TEXT,
+                subscription_id TEXT,
+                issue TEXT,
+                code TEXT NOT NULL DEFAULT '',
+                text TEXT NOT NULL DEFAULT '',
+                reported_at TEXT NOT NULL,
+                processed_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX bounces_by_address ON bounces (address_hash, reported_at)",
+            "CREATE INDEX bounces_by_issue ON bounces (issue)",
+        ),
+    ),
 )
 
 
@@ -715,6 +743,8 @@ def forget(db: Database, email: str, now: datetime) -> None:
         db.execute("DELETE FROM members WHERE email = ?", (email,))
         # Earlier suppressions name lists and sources; one hashed record is all we keep.
         db.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
+        # So do bounce decisions (issues, server texts): newsletter.store.bounces.
+        db.execute("DELETE FROM bounces WHERE address_hash = ?", (address_hash(email),))
         suppress(db, email, None, SuppressionReason.FORGOTTEN, "forget", now)
 
 
