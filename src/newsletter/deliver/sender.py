@@ -219,9 +219,6 @@ class _Run:
             self._stop = self._stop or DeliveryError("interrupted")
             self._drain()
             raise
-        except BaseException as error:
-            self._crash = self._crash if isinstance(error, Exception) else None
-            raise
         finally:
             for connection in self._connections:
                 connection.close()
@@ -303,10 +300,6 @@ class _Run:
                     self._readable(number)
         except (KeyboardInterrupt, Exception):
             return
-
-    @property
-    def _in_flight(self) -> int:
-        return len(self._busy)
 
     @property
     def _idle(self) -> int:
