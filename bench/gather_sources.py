@@ -133,7 +133,13 @@ def serve(data: bytes) -> tuple[ThreadingHTTPServer, str]:
 
 def gather_once(root: Path) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one `newsletter gather` process."""
-    command = [sys.executable, "-m", "newsletter", "--workspace", str(root), "gather"]
+    # The posts are dated back from NOW, not from today: a fixed --since keeps the issue
+    # the same size whenever the benchmark runs.
+    since = (NOW - timedelta(days=30)).date().isoformat()
+    command = [
+        *(sys.executable, "-m", "newsletter", "--workspace", str(root)),
+        *("gather", "--since", since),
+    ]
     cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -19,7 +19,7 @@ from newsletter.web.secret import sync_secret
 from newsletter.web.sync import run_sync, sync_client
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
-from tests.test_signup_flow import Site, consents, start_site, waiting, with_signup
+from tests.test_signup_flow import Site, consents, start_site, text_part, waiting, with_signup
 from tests.test_web_sync import LostAcknowledgement
 from tests.web_support import (
     NOW,
@@ -38,16 +38,27 @@ class Pair:
     site: Site  # the server's web side, and a browser on it
 
 
-@pytest.fixture
-def pair(workspace: Workspace, tmp_path: Path, mail_sink: MailSink) -> Iterator[Pair]:
-    office = with_signup(with_settings(workspace, web_remote=True), mail_sink)
+def make_pair(
+    workspace: Workspace, tmp_path: Path, mail_sink: MailSink, lists: str = '["newsletter"]'
+) -> Iterator[Pair]:
+    office = with_signup(with_settings(workspace, web_remote=True), mail_sink, lists)
     server = with_signup(
-        with_settings(new_workspace(tmp_path / "server"), web_remote=True), mail_sink
+        with_settings(new_workspace(tmp_path / "server"), web_remote=True), mail_sink, lists
     )
     shutil.copyfile(office.secrets_file, server.secrets_file)
     for site in start_site(server, mail_sink):
         url = str(site.client.base_url).rstrip("/")
         yield Pair(with_settings(office, web_url=url), server, site)
+
+
+@pytest.fixture
+def pair(workspace: Workspace, tmp_path: Path, mail_sink: MailSink) -> Iterator[Pair]:
+    yield from make_pair(workspace, tmp_path, mail_sink)
+
+
+@pytest.fixture
+def pair_of_two(workspace: Workspace, tmp_path: Path, mail_sink: MailSink) -> Iterator[Pair]:
+    yield from make_pair(workspace, tmp_path, mail_sink, '["newsletter", "termine"]')
 
 
 def confirmed_on_the_server(pair: Pair, address: str) -> None:
@@ -129,16 +140,17 @@ def test_preferences_and_a_new_address_on_the_server_reach_the_office(
 ) -> None:
     token = subscribe(pair.office, "anna@example.org", "newsletter")["newsletter"]
     page = pair.site.client.get("/abmelden", params={"token": token}).text
-    # The server has no members: it cannot know the choice, and says what a choice does.
-    assert "alles andere bestellst du damit ab" in page
-    assert 'value="newsletter" checked' not in page
+    # The server has no members: it cannot know the choice, so it asks per list.
+    assert 'name="list:newsletter" value="keep" checked' in page
     asked = pair.site.client.post(
         "/abmelden/adresse", params={"token": token}, data={"email": "anna.neu@example.org"}
     )
     assert asked.status_code == 200
     [mail] = pair.site.mails(1)
     assert pair.site.client.post(pair.site.link_of(mail)).status_code == 200
-    chosen = pair.site.client.post("/abmelden/auswahl", params={"token": token}, data={})
+    chosen = pair.site.client.post(
+        "/abmelden/auswahl", params={"token": token}, data={"list:newsletter": "end"}
+    )
     assert chosen.status_code == 200
     assert recipients(pair.office, "newsletter") == {"anna@example.org"}
 
@@ -149,3 +161,69 @@ def test_preferences_and_a_new_address_on_the_server_reach_the_office(
     assert recipients(pair.office, "newsletter") == set()  # the choice: no public list
     assert [c.status for c in consents(pair.office, "anna.neu@example.org")] == ["unsubscribed"]
     assert waiting(pair.server) == []
+
+
+def test_the_office_tells_the_old_address_of_a_change_made_on_the_server(
+    pair: Pair, cli: CliRun
+) -> None:
+    """Only the office knows the old address: it sends the notice when sync applies it."""
+    token = subscribe(pair.office, "anna@example.org", "newsletter")["newsletter"]
+    pair.site.client.post(
+        "/abmelden/adresse", params={"token": token}, data={"email": "x@evil.example"}
+    )
+    [ask] = pair.site.mails(1)
+    assert pair.site.client.post(pair.site.link_of(ask)).status_code == 200
+    assert len(pair.site.sink.received) == 1  # the server cannot know whom to tell
+
+    assert cli("sync").exit_code == 0
+
+    notice = pair.site.mails(2)[1]
+    assert notice["To"] == "anna@example.org"
+    assert "x***@evil.example" in text_part(notice)
+    assert recipients(pair.office, "newsletter") == {"x@evil.example"}
+    assert cli("sync").exit_code == 0  # nothing new: nobody is told twice
+    assert len(pair.site.sink.received) == 2
+
+
+def test_on_a_web_server_a_member_who_adds_a_list_keeps_the_others(
+    pair_of_two: Pair, cli: CliRun
+) -> None:
+    """The server cannot show which lists a member has: unticked must not mean "end"."""
+    pair = pair_of_two
+    token = subscribe(pair.office, "anna@example.org", "newsletter")["newsletter"]
+    page = pair.site.client.get("/abmelden", params={"token": token}).text
+    for name in ("newsletter", "termine"):
+        assert f'name="list:{name}" value="keep" checked' in page
+        assert f'name="list:{name}" value="start">' in page
+        assert f'name="list:{name}" value="end">' in page
+
+    def choose(**fields: str) -> None:
+        data = {f"list:{name}": value for name, value in fields.items()}
+        answer = pair.site.client.post("/abmelden/auswahl", params={"token": token}, data=data)
+        assert answer.status_code == 200
+        assert cli("sync").exit_code == 0
+
+    choose(termine="start", newsletter="keep")
+    assert recipients(pair.office, "newsletter") == {"anna@example.org"}
+    assert recipients(pair.office, "termine") == {"anna@example.org"}
+
+    choose()  # nothing chosen: nothing changes
+    assert recipients(pair.office, "newsletter") == {"anna@example.org"}
+    assert recipients(pair.office, "termine") == {"anna@example.org"}
+
+    choose(newsletter="end")
+    assert recipients(pair.office, "newsletter") == set()
+    assert recipients(pair.office, "termine") == {"anna@example.org"}
+
+
+def test_on_a_web_server_the_old_checkbox_form_only_adds(pair_of_two: Pair, cli: CliRun) -> None:
+    """A page from before (or a workspace's own old template) posts ticked boxes: on the
+    server they can only start lists, never end the unticked ones."""
+    token = subscribe(pair_of_two.office, "anna@example.org", "newsletter")["newsletter"]
+    answer = pair_of_two.site.client.post(
+        "/abmelden/auswahl", params={"token": token}, data={"lists": "termine"}
+    )
+    assert answer.status_code == 200
+    assert cli("sync").exit_code == 0
+    assert recipients(pair_of_two.office, "newsletter") == {"anna@example.org"}
+    assert recipients(pair_of_two.office, "termine") == {"anna@example.org"}

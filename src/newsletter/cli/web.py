@@ -95,6 +95,13 @@ def sync(ctx: typer.Context) -> None:
         f"{'' if report.pages_pushed == 1 else 's'} pushed, {report.pages_removed} removed",
         markup=False,
     )
+    if report.unsent_notices:
+        out.print(
+            f"{report.unsent_notices} notice(s) to the old address of a change of address "
+            "could not be sent (no [smtp], or the relay refused; the changes are made): "
+            "check [smtp] in newsletter.toml",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

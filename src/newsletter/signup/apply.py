@@ -9,6 +9,7 @@ more (its consent is the same record).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from newsletter import store
@@ -123,6 +124,37 @@ def _narrow_suppressions(db: store.Database, email: str, list_id: int, now: date
                 store.suppress(db, email, other.id, suppression.reason, suppression.source, now)
 
 
+@dataclass(frozen=True)
+class AddressChanged:
+    """A change of address that was made: the old address is told (see ``SignupService``)."""
+
+    old_address: str
+    first_name: str
+    new_address: str
+    at: datetime  # when the member confirmed it
+
+
+def apply_and_tell(
+    db: store.Database, request: Request, public_lists: Sequence[str], now: datetime
+) -> tuple[bool, AddressChanged | None]:
+    """``apply_request``, and for a change of address that was made, who to tell.
+
+    Nothing to tell for one that changed nothing: the new address is another member's
+    (whose holder must learn nothing beyond the confirmation mail they got), or the
+    request was applied before."""
+    before = None
+    if request.kind is RequestKind.ADDRESS:
+        subscription = store.find_subscription(db, request.subscription_id or "")
+        before = store.find_member_by_id(db, subscription.member_id) if subscription else None
+    changed = apply_request(db, request, public_lists, now)
+    if not changed or before is None:
+        return changed, None
+    after = store.find_member_by_id(db, before.id)
+    assert after is not None
+    at = request.confirmed_at or now
+    return True, AddressChanged(before.email, before.first_name, after.email, at)
+
+
 def _change_address(db: store.Database, request: Request) -> bool:
     subscription = store.find_subscription(db, request.subscription_id or "")
     email = _normalised(request.email)
@@ -151,15 +183,16 @@ def _choose_lists(
         for s in store.subscriptions_of(db, member.id)
         if s.status is SubscriptionStatus.SUBSCRIBED
     }
-    chosen = {name.casefold() for name in request.lists}
+    wanted = {name.casefold() for name in request.lists}
+    ended = {name.casefold() for name in request.ended} - wanted
     changed = False
     for name in public_lists:
         on = current.get(name.casefold())
-        if name.casefold() in chosen and on is None:
+        if name.casefold() in wanted and on is None:
             changed |= _subscribe(
                 db, member.email, member.id, name, request, SOURCE_PREFERENCES, now
             )
-        elif name.casefold() not in chosen and on is not None:
+        elif name.casefold() in ended and on is not None:
             changed |= store.suppress(
                 db,
                 member.email,

@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
+
 from newsletter.bundled import default_templates
 from newsletter.deliver.password import smtp_password
 from newsletter.deliver.transport import SmtpConnection
@@ -33,6 +35,7 @@ from newsletter.render.compile import compile_mjml, inline_css
 from newsletter.render.templates import render_template
 from newsletter.render.texts import load_texts, load_theme
 from newsletter.settings import NewsletterSettings, SmtpSettings
+from newsletter.signup.apply import AddressChanged
 from newsletter.signup.consent import signup_texts
 from newsletter.wire import Envelope, data_block
 
@@ -45,6 +48,14 @@ class MailKind(StrEnum):
     CONFIRM = "confirm"  # a sign-up's confirmation request
     ADDRESS = "address"  # a new address's confirmation request
     WELCOME = "welcome"
+    CHANGED = "changed"  # to the old address once a change of address is made
+
+
+def masked_address(address: str) -> str:
+    """``yvonne@example.org`` as ``y***@example.org``: enough for the member to recognise
+    their own new address, too little to give a stranger's away."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ def signup_templates(templates_dir: Path) -> Path:
 
 
 class SignupMails:
-    """Renders the three mails once (``load`` raises TemplateError for a broken one)."""
+    """Renders the four mails once (``load`` raises TemplateError for a broken one)."""
 
     def __init__(self, templates_dir: Path, settings: NewsletterSettings) -> None:
         self.settings = settings
@@ -86,6 +97,7 @@ class SignupMails:
             MailKind.WELCOME: ("welcome", "welcome_subject", "", "", "", ""),
         }  # fmt: skip
         self.greetings = (str(texts["greeting"]), str(texts["greeting_without_name"]))
+        self.dates = texts["date_format"]
         self._compiled: dict[MailKind, _Compiled] = {}
         for kind, (name, subject, intro, button, valid, ignore) in purposes.items():
             context = common | {
@@ -95,15 +107,69 @@ class SignupMails:
                 "valid": signup.get(valid, ""),
                 "ignore": signup.get(ignore, ""),
             }
-            mjml = render_template(folder, f"{SIGNUP_DIR}/{name}.mjml", context)
-            origin = folder / SIGNUP_DIR / f"{name}.mjml"
-            html = inline_css(compile_mjml(mjml, origin))
-            text = render_template(folder, f"{SIGNUP_DIR}/{name}.txt", context)
-            self._compiled[kind] = _Compiled(signup[subject], html, text)
+            self._compiled[kind] = self._compile(folder, name, context)
+        self._compiled[MailKind.CHANGED] = self._notice(folder, settings)
+
+    def _compile(self, folder: Path, name: str, context: dict[str, Any]) -> _Compiled:
+        mjml = render_template(folder, f"{SIGNUP_DIR}/{name}.mjml", context)
+        html = inline_css(compile_mjml(mjml, folder / SIGNUP_DIR / f"{name}.mjml"))
+        text = render_template(folder, f"{SIGNUP_DIR}/{name}.txt", context)
+        return _Compiled(str(context["subject"]), html, text)
+
+    def _notice(self, folder: Path, settings: NewsletterSettings) -> _Compiled:
+        """The change-of-address notice; the new address and the date are markers."""
+        signup = signup_texts(folder, settings)
+        if "changed_subject" not in signup or not (folder / SIGNUP_DIR / "notice.mjml").is_file():
+            # Sign-up templates copied before the notice existed: the ones that ship.
+            folder = default_templates()
+            signup = signup_texts(folder, settings)
+        reply_to = parseaddr(settings.reply_to or settings.sender)[1]
+        intro = (
+            signup["changed_text"]
+            .replace("{address}", self._word("address"))
+            .replace("{date}", self._word("date"))
+        )
+        context: dict[str, Any] = {
+            "lang": str(settings.locale),
+            "texts": load_texts(folder, settings.locale) | {"signup": signup},
+            "theme": load_theme(folder),
+            "newsletter": settings,
+            "greeting": self.marker + "-greeting",
+            "subject": signup["changed_subject"],
+            "intro": intro,
+            "ignore": signup["changed_not_you"].replace("{reply_to}", reply_to),
+        }
+        return self._compile(folder, "notice", context)
+
+    def notice(self, changed: AddressChanged, now: datetime) -> EmailMessage:
+        """To the old address: it was changed to the (masked) new one."""
+        when = format_date(
+            changed.at.astimezone(), format=str(self.dates), locale=str(self.settings.locale)
+        )
+        new = masked_address(changed.new_address)
+        return self.message(
+            MailKind.CHANGED,
+            changed.old_address,
+            changed.first_name,
+            "",
+            now,
+            {self._word("address"): new, self._word("date"): when},
+        )
+
+    def _word(self, name: str) -> str:
+        """A marker inside running text: no hyphen, where ``wordwrap`` would break it."""
+        return self.marker.replace("-", "") + name
 
     def message(
-        self, kind: MailKind, address: str, first_name: str, link: str, now: datetime
+        self,
+        kind: MailKind,
+        address: str,
+        first_name: str,
+        link: str,
+        now: datetime,
+        fills: dict[str, str] | None = None,
     ) -> EmailMessage:
+        """One mail; ``fills``: marker → text, for what else differs per mail."""
         from html import escape
 
         compiled = self._compiled[kind]
@@ -119,11 +185,12 @@ class SignupMails:
         message["Date"] = format_datetime(now)
         message["Message-ID"] = new_message_id(self.settings)
         message["Auto-Submitted"] = "auto-generated"
-        greeting_marker = self.marker + "-greeting"
-        text = compiled.text.replace(greeting_marker, greeting).replace(self.marker, link)
-        html = compiled.html.replace(greeting_marker, escape(greeting)).replace(
-            self.marker, escape(link)
-        )
+        text, html = compiled.text, compiled.html
+        for marker, value in ({self.marker + "-greeting": greeting} | (fills or {})).items():
+            text = text.replace(marker, value)
+            html = html.replace(marker, escape(value))
+        text = text.replace(self.marker, link)
+        html = html.replace(self.marker, escape(link))
         message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
         message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
         if not message["To"].addresses[0].username.isascii():

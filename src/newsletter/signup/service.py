@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from newsletter import clock, store
 from newsletter.errors import NewsletterError
-from newsletter.signup.apply import apply_request
+from newsletter.signup.apply import AddressChanged, apply_and_tell, apply_request
 from newsletter.signup.links import new_request_id, sign_link, verify_link
 from newsletter.signup.mail import Mailer, MailKind, SignupMails
 from newsletter.store import signups
@@ -31,6 +31,22 @@ from newsletter.store.signup_records import ConsentText, Request, RequestKind
 
 CONFIRM_PATH = "/anmelden/bestaetigen"
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    request: Request
+    address_changed: AddressChanged | None  # made now (one machine), so to be told
+
+
+def tell_old_address(
+    mails: SignupMails, mailer: Mailer, changed: AddressChanged, now: datetime
+) -> bool:
+    """The notice to the old address. Whoever has a forwarded newsletter has its link and
+    can ask for a change; the new address confirms it, so only this notice reaches the
+    member. Whether it was sent (a failure is logged, without the address)."""
+    message = mails.notice(changed, now)
+    return mailer.send(message, changed.old_address)
 
 
 @dataclass(frozen=True)
@@ -93,25 +109,37 @@ class SignupService:
 
     # ------------------------------------------------------------ confirming
 
-    def confirm(self, request_id: str, ip: str, now: datetime) -> Request | None:
+    def confirm(self, request_id: str, ip: str, now: datetime) -> Confirmed | None:
         """Confirm a waiting request; one confirmed already, or gone, changes nothing
-        (None). The welcome mail, if any, is ``welcome_after`` (after the answer)."""
+        (None). The mails that follow, if any, are ``mail_after`` (after the answer)."""
         with store.open_database(self.database_path) as db:
             signups.purge_requests(db, now)
             with db.transaction():
                 request = signups.confirm_request(
                     db, request_id, now, ip, secrets.token_urlsafe(16)
                 )
-                if request is not None and not self.remote:
-                    apply_request(db, request, self.public_lists, now)
+                if request is None:
+                    return None
+                changed = None
+                if not self.remote:
+                    changed = apply_and_tell(db, request, self.public_lists, now)[1]
                     signups.delete_request(db, request.id)
-        return request
+        return Confirmed(request, changed)
 
-    def welcome_after(self, request: Request | None, now: datetime) -> None:
-        if request is None or request.kind is not RequestKind.SIGNUP or not self.welcome:
+    def mail_after(self, confirmed: Confirmed | None, now: datetime) -> None:
+        """The welcome mail, or the old address's notice of a change of address."""
+        if confirmed is None:
+            return
+        if confirmed.address_changed is not None:
+            self.tell_old_address(confirmed.address_changed, now)
+        request = confirmed.request
+        if request.kind is not RequestKind.SIGNUP or not self.welcome:
             return
         message = self.mails.message(MailKind.WELCOME, request.email, request.first_name, "", now)
         self.mailer.send(message, request.email)
+
+    def tell_old_address(self, changed: AddressChanged, now: datetime) -> bool:
+        return tell_old_address(self.mails, self.mailer, changed, now)
 
     # ------------------------------------------------------------ preferences
 
@@ -132,12 +160,19 @@ class SignupService:
             )
 
     def choose_lists(
-        self, subscription_id: str, chosen: Sequence[str], ip: str, now: datetime
+        self,
+        subscription_id: str,
+        wanted: Sequence[str],
+        ended: Sequence[str],
+        ip: str,
+        now: datetime,
     ) -> None:
-        """The member's own choice of public lists; their link proves the address."""
+        """The member's own choice: public lists to receive and to end (the rest stay as
+        they are); their link proves the address."""
         request = Request(
-            new_request_id(), RequestKind.PREFERENCES, "", "", tuple(chosen), subscription_id,
+            new_request_id(), RequestKind.PREFERENCES, "", "", tuple(wanted), subscription_id,
             self.consent, now, confirmed_at=now, ip=ip, event_id=secrets.token_urlsafe(16),
+            ended=tuple(ended),
         )  # fmt: skip
         with store.open_database(self.database_path) as db:
             if self.remote:

@@ -45,13 +45,16 @@ class Request:
     kind: RequestKind
     email: str  # signup: the address; address: the new address; preferences: ""
     first_name: str
-    lists: tuple[str, ...]  # signup: the lists asked for; preferences: the lists chosen
+    lists: tuple[str, ...]  # signup: the lists asked for; preferences: the lists to receive
     subscription_id: str | None  # address, preferences: whose (the member's link)
     consent: ConsentText
     requested_at: datetime
     confirmed_at: datetime | None = None
     ip: str | None = None  # the confirming client's address, nothing else about it
     event_id: str | None = None  # given when confirmed: what sync names it by
+    # preferences: the lists to end. A public list in neither ``lists`` nor here stays
+    # as it is: a web server of its own cannot show what the member has.
+    ended: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class Request:
             "requested_at": self.requested_at.isoformat(),
             "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "ip": self.ip,
+            "ended": list(self.ended),
         }
 
     @classmethod
@@ -73,9 +77,11 @@ class Request:
         """A confirmed request as the web server sent it; malformed is a WebError."""
         try:
             lists = data["lists"]
+            ended = data.get("ended", [])  # a server from before ends nothing
             subscription_id = data["subscription_id"]
-            if not isinstance(lists, list) or not all(isinstance(n, str) for n in lists):
-                raise ValueError("lists is not a list of names")
+            for names in (lists, ended):
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    raise ValueError("lists is not a list of names")
             return cls(
                 id=str(data["id"]),
                 kind=RequestKind(data["kind"]),
@@ -88,6 +94,7 @@ class Request:
                 confirmed_at=_aware(data["confirmed_at"]),
                 ip=None if data["ip"] is None else str(data["ip"]),
                 event_id=event_id,
+                ended=tuple(ended),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise WebError(

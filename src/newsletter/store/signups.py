@@ -32,13 +32,26 @@ _REQUEST_QUERY = """
 """
 
 
+def _lists_json(request: Request) -> str:
+    """The ``lists`` column: the names, or with lists to end both (no new column)."""
+    if request.ended:
+        return json.dumps({"lists": list(request.lists), "ended": list(request.ended)})
+    return json.dumps(list(request.lists))
+
+
 def _request(row: Any) -> Request:
+    lists = json.loads(row[4])
+    if isinstance(lists, dict):
+        lists, ended = lists["lists"], lists["ended"]
+    else:
+        ended = []
     return Request(
         id=row[0],
         kind=RequestKind(row[1]),
         email=row[2],
         first_name=row[3],
-        lists=tuple(json.loads(row[4])),
+        lists=tuple(lists),
+        ended=tuple(ended),
         subscription_id=row[5],
         consent=ConsentText(row[6], row[7]),
         requested_at=_time_of(row[8]),
@@ -76,7 +89,7 @@ def insert_request(db: Database, request: Request) -> None:
         """,
         (
             request.id, request.kind.value, request.email, request.first_name,
-            json.dumps(list(request.lists)), request.subscription_id, request.consent.wording,
+            _lists_json(request), request.subscription_id, request.consent.wording,
             request.consent.version, iso_time(request.requested_at),
         ),
     )  # fmt: skip
@@ -95,7 +108,7 @@ def insert_confirmed_request(db: Database, request: Request) -> bool:
             """,
             (
                 request.id, request.kind.value, request.email, request.first_name,
-                json.dumps(list(request.lists)), request.subscription_id,
+                _lists_json(request), request.subscription_id,
                 request.consent.wording, request.consent.version, iso_time(request.requested_at),
                 iso_time(request.confirmed_at), request.ip, request.event_id,
             ),

@@ -30,6 +30,9 @@ SIGNUP_PATH = "/anmelden"
 PREFERENCES_PATH = "/abmelden/auswahl"
 ADDRESS_PATH = "/abmelden/adresse"
 STYLE_PATH = "/style.css"
+# A web server's preferences form: one choice per public list, ``list:<name>``.
+CHOICE_FIELD = "list:"
+CHOICE_KEEP, CHOICE_START, CHOICE_END = "keep", "start", "end"
 # The statuses the error page has a text for (texts.errors.<status>).
 ERROR_STATUSES = (400, 404, 405, 413, 429, 500)
 
@@ -87,6 +90,12 @@ class Pages:
                 "current": preferences.current,
                 "action": f"{self._base}{PREFERENCES_PATH}{query}",
                 "address_action": f"{self._base}{ADDRESS_PATH}{query}",
+                "choice": {
+                    "field": CHOICE_FIELD,
+                    "keep": CHOICE_KEEP,
+                    "start": CHOICE_START,
+                    "end": CHOICE_END,
+                },
             },
         )
 

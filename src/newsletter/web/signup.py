@@ -23,7 +23,16 @@ from starlette.routing import Route
 from newsletter.members.addresses import InvalidAddressError, clean_name, normalise_address
 from newsletter.signup.service import CONFIRM_PATH, SignupService
 from newsletter.web.limits import RateLimiter, client_key
-from newsletter.web.pages import ADDRESS_PATH, PREFERENCES_PATH, SIGNUP_PATH, Pages, SignupForm
+from newsletter.web.pages import (
+    ADDRESS_PATH,
+    CHOICE_END,
+    CHOICE_FIELD,
+    CHOICE_START,
+    PREFERENCES_PATH,
+    SIGNUP_PATH,
+    Pages,
+    SignupForm,
+)
 
 HONEYPOT_FIELD = "website"
 _MAX_FIELDS = 32
@@ -48,6 +57,25 @@ def _address(form: FormData) -> str | None:
         return normalise_address(given)
     except InvalidAddressError:
         return None
+
+
+def _choice(
+    form: FormData, lists: tuple[str, ...], remote: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The public lists to receive and to end.
+
+    On one machine the page shows the member's lists ticked, so an unticked box means
+    "end". A web server of its own cannot show them: it asks "keep / start / end" per
+    list (``list:<name>``), keep unless the member picks another, and a ticked box from
+    an older page there can only start a list, never end the others."""
+    asked = {str(v) for v in form.getlist("lists")}
+    choices = {name: form.get(f"{CHOICE_FIELD}{name}") for name in lists}
+    wanted = tuple(n for n in lists if n in asked or choices[n] == CHOICE_START)
+    if remote:
+        ended = tuple(n for n in lists if choices[n] == CHOICE_END and n not in wanted)
+    else:
+        ended = tuple(n for n in lists if n not in wanted)
+    return wanted, ended
 
 
 def signup_routes(
@@ -99,7 +127,7 @@ def signup_routes(
             # Link scanners open links: showing the button changes nothing.
             return HTMLResponse(pages.confirm(token))
         confirmed = await run_in_threadpool(service.confirm, request_id, _client(request), now)
-        work = BackgroundTask(service.welcome_after, confirmed, now)
+        work = BackgroundTask(service.mail_after, confirmed, now)
         return HTMLResponse(pages.confirmed(), background=work)
 
     async def preferences(request: Request) -> Response:
@@ -109,10 +137,9 @@ def signup_routes(
         # Each choice is kept on a web server until sync: a signed link must not fill it.
         _limited(limiter, request)
         form = await request.form(max_files=0, max_fields=_MAX_FIELDS)
-        asked = {str(v) for v in form.getlist("lists")}
-        chosen = tuple(name for name in lists if name in asked)
+        wanted, ended = _choice(form, lists, service.remote)
         await run_in_threadpool(
-            service.choose_lists, subscription_id, chosen, _client(request), clock()
+            service.choose_lists, subscription_id, wanted, ended, _client(request), clock()
         )
         return HTMLResponse(pages.preferences_saved(address=False))
 

@@ -19,7 +19,9 @@ import httpx
 from newsletter import __version__, store
 from newsletter.errors import WebError
 from newsletter.settings import NewsletterSettings, is_loopback
-from newsletter.signup.apply import apply_request
+from newsletter.signup.apply import AddressChanged, apply_and_tell
+from newsletter.signup.mail import Mailer, SignupMails
+from newsletter.signup.service import tell_old_address
 from newsletter.store.events import WebEvent
 from newsletter.store.syncstate import record_sync
 from newsletter.web.archive import SLUG, IssueArchive
@@ -39,6 +41,7 @@ class SyncReport:
     pages_pushed: int
     pages_removed: int
     signups: int = 0  # confirmed sign-ups and self-service changes applied now
+    unsent_notices: int = 0  # old addresses of a change of address that could not be told
 
 
 def sync_client(
@@ -72,6 +75,7 @@ def run_sync(
     signup = workspace.settings.signup
     public_lists = signup.lists if signup else ()
     seen: set[str] = set()
+    changes: list[AddressChanged] = []
     with store.open_database(workspace.database_path) as db:
         while True:
             events = _pull(client, batch)
@@ -83,7 +87,9 @@ def run_sync(
                 )
             seen.update(event.id for event in events)
             for event in events:
-                outcome = _apply_once(db, event, public_lists, clock())
+                outcome, changed = _apply_once(db, event, public_lists, clock())
+                if changed is not None:
+                    changes.append(changed)
                 if event.request is not None:
                     requests += outcome is not None
                     continue
@@ -95,8 +101,24 @@ def run_sync(
                 break
     # Every event up to ``started`` is in: that is what send's freshness check needs.
     record_sync(workspace, started)
+    unsent = _tell_old_addresses(workspace, changes, clock())
     pushed, removed = _push_archive(workspace, client)
-    return SyncReport(pulled, applied, ended, pushed, removed, requests)
+    return SyncReport(pulled, applied, ended, pushed, removed, requests, unsent)
+
+
+def _tell_old_addresses(workspace: Workspace, changes: list[AddressChanged], now: datetime) -> int:
+    """Send the change-of-address notices (only the office knows the old address); how
+    many could not be sent. The change stands either way: a lost mailbox is the usual
+    reason for it."""
+    smtp = workspace.settings.smtp
+    if not changes:
+        return 0
+    if smtp is None:
+        return len(changes)
+    settings = workspace.settings.newsletter
+    mails = SignupMails(workspace.templates_dir, settings)
+    mailer = Mailer(smtp, settings)
+    return sum(not tell_old_address(mails, mailer, changed, now) for changed in changes)
 
 
 def _pull(client: httpx.Client, batch: int) -> list[WebEvent]:
@@ -109,18 +131,19 @@ def _pull(client: httpx.Client, batch: int) -> list[WebEvent]:
 
 def _apply_once(
     db: store.Database, event: WebEvent, public_lists: tuple[str, ...], now: datetime
-) -> bool | None:
+) -> tuple[bool | None, AddressChanged | None]:
     """Whether the event changed something (an unsubscribe: ended a subscription); None
-    when an earlier sync applied it."""
+    when an earlier sync applied it. With it, a change of address made now."""
+    address = None
     with db.transaction():
         if store.web_event_applied(db, event.id):
-            return None
+            return None, None
         if event.request is not None:
-            changed = apply_request(db, event.request, public_lists, event.at)
+            changed, address = apply_and_tell(db, event.request, public_lists, event.at)
         else:
             changed = apply_unsubscribe(db, event.kind, event.subscription_id, event.at)
         store.mark_web_event_applied(db, event.id, now)
-    return changed
+    return changed, address
 
 
 def _push_archive(workspace: Workspace, client: httpx.Client) -> tuple[int, int]:
