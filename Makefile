@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Debian packages the test suite drives for real (pixels, spam scores, an IMAP server).
 TEST_DEBS := chromium spamassassin dovecot-imapd
 
-.PHONY: demo test test-fast fuzz golden bench lint system-packages clean
+.PHONY: demo test test-fast fuzz golden bench bench-packages lint system-packages clean
 
 demo: $(VENV)/.installed-run
 	$(BIN)/newsletter demo
@@ -26,7 +26,7 @@ golden: $(VENV)/.installed-dev
 	NEWSLETTER_REGENERATE_GOLDEN=1 $(BIN)/pytest -q tests/test_render_golden.py tests/test_messages_golden.py
 
 # Every benchmark, side by side with its reference tool (bench/README.md has the figures).
-bench: $(VENV)/.installed-dev system-packages
+bench: $(VENV)/.installed-dev system-packages bench-packages
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/gather_sources.py 5
 	$(BIN)/python bench/members_import.py
@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-dev system-packages
 	$(BIN)/python bench/send_smtp_sink.py
 	$(BIN)/python bench/send_smtp_sink.py --memory
 	cd bench && ../$(BIN)/python send_command.py --rounds 5
+	cd bench && ../$(BIN)/python send_command.py --rounds 5 --dkim
 	$(BIN)/python bench/preview_reload.py
 
 lint: $(VENV)/.installed-dev
@@ -68,6 +69,18 @@ system-packages:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 		else \
 			echo "Not installed:$$missing. Tests that need them are skipped (never in CI); install with: sudo apt-get install$$missing"; \
+		fi; \
+	fi
+
+# The send benchmarks' reference: Postfix's smtp-sink and smtp-source (the daemon is
+# never started), from the Debian package postfix.
+bench-packages:
+	@if ! command -v smtp-source >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-source ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian package: postfix"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix; \
+		else \
+			echo "Not installed: postfix (smtp-sink, smtp-source). Install with: sudo apt-get install postfix"; exit 1; \
 		fi; \
 	fi
 

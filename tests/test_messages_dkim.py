@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,10 +12,16 @@ from pathlib import Path
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from newsletter.errors import SettingsError
-from newsletter.messages.signing import DkimSigner, load_signer
+from newsletter.messages.signing import (
+    Algorithm,
+    DkimSigner,
+    canonical_body,
+    load_signer,
+    signs_for,
+)
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.build import load_build
 from newsletter.rendering import build_issue
@@ -172,4 +179,165 @@ def test_signing_an_internationalised_domain_uses_punycode(
     )
     (tmp_path / "dkim.pem").write_bytes(pem)
     signer = load_signer(DkimSettings("nl2026", "bücher.example", tmp_path / "dkim.pem"))
-    assert signer == DkimSigner(b"nl2026", b"xn--bcher-kva.example", pem)
+    assert signer.domain == b"xn--bcher-kva.example"
+    assert [(key.algorithm, key.selector) for key in signer.keys] == [(Algorithm.RSA, b"nl2026")]
+
+
+@pytest.fixture(scope="module")
+def both_keys(
+    tmp_path_factory: pytest.TempPathFactory, private_key: rsa.RSAPrivateKey
+) -> tuple[DkimSigner, Callable[..., bytes]]:
+    folder = tmp_path_factory.mktemp("keys")
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    for name, key in (("dkim.pem", private_key), ("ed.pem", ed_key)):
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        (folder / name).write_bytes(pem)
+    settings = DkimSettings("nl2026", "example.org", folder / "dkim.pem", folder / "ed.pem")
+    rsa_record = dns_for(private_key)(b"nl2026._domainkey.example.org.")
+    ed_public = ed_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    records = {
+        b"nl2026._domainkey.example.org.": rsa_record,
+        b"nl2026-ed25519._domainkey.example.org.": b"v=DKIM1; k=ed25519; p="
+        + base64.b64encode(ed_public),
+    }
+
+    def dnsfunc(name: bytes, timeout: int = 5) -> bytes:
+        return records[name]
+
+    return load_signer(settings), dnsfunc
+
+
+def verified(message: bytes, dnsfunc: Callable[..., bytes]) -> list[bool]:
+    """Each DKIM-Signature's result, top to bottom, as dkimpy sees it."""
+    count = message.split(b"\r\n\r\n", 1)[0].count(b"DKIM-Signature:")
+    checker = dkim.DKIM(message)
+    return [bool(checker.verify(idx=n, dnsfunc=dnsfunc)) for n in range(count)]
+
+
+def test_with_both_keys_the_message_carries_an_rsa_and_an_ed25519_signature(
+    template: MessageTemplate, both_keys: tuple[DkimSigner, Callable[..., bytes]]
+) -> None:
+    signer, dnsfunc = both_keys
+    unsigned = MessageTemplate(**{**template.__dict__, "signer": None}).message(MEMBER, date=DATE)
+    message = signer.sign(unsigned)
+    assert b"a=rsa-sha256" in message and b"a=ed25519-sha256" in message
+    assert verified(message, dnsfunc) == [True, True]
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        b"Subject: Ihr Konto wird gesperrt\r\n",
+        b"List-Unsubscribe: <https://evil.example/u>\r\n",
+        b"List-Id: <other.example.org>\r\n",
+    ],
+)
+def test_a_header_added_on_the_way_breaks_both_signatures(
+    template: MessageTemplate,
+    both_keys: tuple[DkimSigner, Callable[..., bytes]],
+    added: bytes,
+) -> None:
+    signer, dnsfunc = both_keys
+    unsigned = MessageTemplate(**{**template.__dict__, "signer": None}).message(MEMBER, date=DATE)
+    signed = signer.sign(unsigned)
+    # At the top or the bottom of the header: over-signing catches both.
+    head, body = signed.split(b"\r\n\r\n", 1)
+    assert verified(signed, dnsfunc) == [True, True]
+    assert verified(added + signed, dnsfunc) == [False, False]
+    assert verified(head + b"\r\n" + added + b"\r\n" + body, dnsfunc) == [False, False]
+
+
+def test_the_signed_list_names_each_trusted_header_once_more_than_present(
+    template: MessageTemplate,
+) -> None:
+    headers = signed_headers(template.message(MEMBER, date=DATE))
+    for name in ("from", "to", "subject", "date", "message-id", "list-unsubscribe"):
+        assert headers.count(name) == 2, name
+    assert headers.count("list-unsubscribe-post") == 2
+    assert headers.count("list-id") == 2
+
+
+def test_an_ed25519_key_file_that_holds_an_rsa_key_is_reported_at_start(
+    tmp_path: Path, private_key: rsa.RSAPrivateKey
+) -> None:
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    (tmp_path / "dkim.pem").write_bytes(pem)
+    settings = DkimSettings("nl2026", "example.org", tmp_path / "dkim.pem", tmp_path / "dkim.pem")
+    with pytest.raises(
+        SettingsError, match=r"ed25519_key_file: .*not a usable Ed25519 private key"
+    ):
+        load_signer(settings)
+
+
+@pytest.mark.parametrize(
+    ("dkim_domain", "from_domain", "expected"),
+    [
+        ("example.org", "example.org", True),
+        ("example.org", "news.example.org", True),
+        ("EXAMPLE.org", "example.org", True),
+        ("bücher.example", "xn--bcher-kva.example", True),
+        ("news.example.org", "example.org", False),
+        ("example.org", "badexample.org", False),
+        ("mailer.example", "example.org", False),
+    ],
+)
+def test_the_dkim_domain_aligns_when_it_is_the_from_domain_or_a_parent(
+    dkim_domain: str, from_domain: str, expected: bool
+) -> None:
+    assert signs_for(dkim_domain, from_domain) is expected
+
+
+def test_signing_takes_at_most_a_millisecond(template: MessageTemplate) -> None:
+    unsigned = MessageTemplate(**{**template.__dict__, "signer": None}).message(MEMBER, date=DATE)
+    assert template.signer is not None
+    template.signer.sign(unsigned)
+    start = time.process_time()
+    for _ in range(50):
+        template.signer.sign(unsigned)
+    # The goal is 1 ms; a shared, loaded test machine gets five times that.
+    assert (time.process_time() - start) / 50 < 0.005
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"a  b \r\n\t x\t\r\n  \r\n\r\n",
+        b" lead\r\n",
+        b"\r\n\r\n",
+        b"end  ",
+        b"a \t \r\nb",
+        b"<td>    <p>  Hallo\t\tWelt  </p>\r\n\r\n",
+    ],
+)
+def test_the_relaxed_body_is_dkimpys(body: bytes) -> None:
+    from dkim.canonicalization import Relaxed
+
+    assert canonical_body(body) == Relaxed.canonicalize_body(body)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b"From: a@example.org\r\n", b"Subject: x\r\n\r\nHallo  ", b"  Welt\r\n\r\n"],
+        [b"From: a@example.org\r\n\r\n", b"line one \r\n", b"x" * 2000 + b"\r\n\r\n\r\n"],
+        [b"From: a@example.org\r\n\r\nbody\r\n", b"\r\n", b"\r\n"],
+    ],
+)
+def test_signing_in_parts_is_signing_the_whole(
+    template: MessageTemplate, parts: list[bytes]
+) -> None:
+    """Parts that do not start a line, and empty lines at the end across parts, too."""
+    assert template.signer is not None
+    whole = template.signer.sign(b"".join(parts))
+    assert template.signer.sign_parts(parts) + b"".join(parts) == whole
+    assert template.signer.sign_parts(parts) + b"".join(parts) == whole  # cached now

@@ -27,17 +27,17 @@ from newsletter.deliver.sender import (
     RunSummary,
     send_run,
 )
-from newsletter.errors import DeliveryError, IssueError, MessageError
+from newsletter.errors import DeliveryError, IssueError, MessageError, SettingsError
 from newsletter.issue import SentMark, load_issue, read_sent_mark, write_sent_mark
 from newsletter.keys import load_keys
 from newsletter.members.manage import address
-from newsletter.messages.compose import new_message_id
+from newsletter.messages.compose import new_message_id, sender_address
 from newsletter.messages.dryrun import DryRun, dry_run
-from newsletter.messages.signing import load_signer
+from newsletter.messages.signing import load_signer, signs_for
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.build import build_hash, check_build_current, load_build
 from newsletter.rendering import SAMPLE_SUBSCRIPTION_ID, Build, build_issue
-from newsletter.settings import SmtpSettings
+from newsletter.settings import Settings, SmtpSettings
 from newsletter.store.records import MailingList, Recipient
 from newsletter.store.syncstate import require_recent_sync
 from newsletter.wire import Envelope
@@ -64,6 +64,9 @@ class SendPlan:
     # No --list: the issue's list, or the one list whose send is unfinished (finished now).
     finishing: bool
     others: tuple[journal.Unfinished, ...]  # other lists whose send is unfinished
+    warnings: tuple[str, ...] = ()  # shown before the confirmation; errors with --strict
+    retry_failed: bool = False  # the server's permanent refusals are sent again
+    retried: int = 0  # of ``recipients``: refused before, sent again (retry_failed)
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,20 @@ def plan_send(
     offline: bool,
     now: datetime,
     include_new: bool = False,
+    strict: bool = False,
+    retry_failed: bool = False,
 ) -> SendPlan:
-    """Check everything a send needs and count its recipients; writes nothing."""
+    """Check everything a send needs and count its recipients; writes nothing.
+
+    ``strict`` makes a warning (``SendPlan.warnings``) a SettingsError. ``retry_failed``
+    adds the members whose delivery the server refused for a reason that may pass now
+    (not a hard bounce, not suppressed); ``SendPlan.retried`` counts them.
+    """
     settings = workspace.settings
     smtp = settings.require_smtp()
+    warnings = tuple(send_warnings(settings))
+    if strict and warnings:
+        raise SettingsError(warnings[0], "fix it, or send without --strict")
     if not offline:
         require_recent_sync(workspace, now)
     slug = issue_dir.name
@@ -98,7 +111,13 @@ def plan_send(
         mailing_list, finishing = _choose_list(db, slug, list_name, default)
         # The very statements the send runs, rolled back: the count is what goes out.
         prepared = journal.preview(
-            db, slug, mailing_list.id, build_hash(issue_dir), now, include_new=include_new
+            db,
+            slug,
+            mailing_list.id,
+            build_hash(issue_dir),
+            now,
+            include_new=include_new,
+            retry_failed=retry_failed,
         )
         others = tuple(u for u in journal.unfinished(db, slug) if u.list_id != mailing_list.id)
     return SendPlan(
@@ -117,7 +136,23 @@ def plan_send(
         new=(prepared.added if include_new else prepared.left_out) if prepared.resumed else 0,
         finishing=finishing,
         others=others,
+        warnings=warnings,
+        retry_failed=retry_failed,
+        retried=prepared.retried,
     )
+
+
+def send_warnings(settings: Settings) -> Iterator[str]:
+    """What a send can do but receivers will hold against it."""
+    dkim = settings.dkim
+    if dkim is not None:
+        from_domain = sender_address(settings.newsletter).domain
+        if not signs_for(dkim.domain, from_domain):
+            # DMARC passes on DKIM only when d= is the From domain or a parent of it.
+            yield (
+                f"[dkim] domain {dkim.domain} is not the From domain {from_domain} nor a parent "
+                "of it: receivers checking DMARC ignore the signature"
+            )
 
 
 def _choose_list(
@@ -217,7 +252,13 @@ def _send(
 
     with store.open_database(plan.workspace.database_path) as db:
         prepared = journal.prepare(
-            db, plan.slug, plan.list_id, frozen, clock(), include_new=plan.include_new
+            db,
+            plan.slug,
+            plan.list_id,
+            frozen,
+            clock(),
+            include_new=plan.include_new,
+            retry_failed=plan.retry_failed,
         )
         if not prepared.first_send:
             # A crash may have come between the relay's 250 and the mark.

@@ -102,6 +102,8 @@ class SmtpSettings:
     rate: tuple[RateWindow, ...]
     concurrency: int
     timeout: float
+    # Relays cap the messages of one session; a new connection after this many.
+    messages_per_connection: int = 100
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class DkimSettings:
     selector: str
     domain: str
     key_file: Path
+    # RFC 8463: a second signature, published under "<selector>-ed25519".
+    ed25519_key_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -321,8 +325,9 @@ _SMTP_KEYS = (
     "rate",
     "concurrency",
     "timeout",
+    "messages_per_connection",
 )
-_DKIM_KEYS = ("selector", "domain", "key_file")
+_DKIM_KEYS = ("selector", "domain", "key_file", "ed25519_key_file")
 _BOUNCES_KEYS = (
     "host",
     "port",
@@ -468,6 +473,15 @@ def _smtp(table: _Table) -> SmtpSettings:
     table.check(
         "timeout", timeout, lambda v: 1 <= v <= 600, "seconds, a whole number from 1 to 600"
     )
+    per_connection = table.optional(
+        "messages_per_connection", int, "a whole number from 1 to 100000", 100
+    )
+    table.check(
+        "messages_per_connection",
+        per_connection,
+        lambda v: 1 <= v <= 100_000,
+        "a whole number from 1 to 100000",
+    )
     return SmtpSettings(
         host=host,
         port=port,
@@ -477,6 +491,7 @@ def _smtp(table: _Table) -> SmtpSettings:
         rate=rate,
         concurrency=concurrency,
         timeout=float(timeout),
+        messages_per_connection=per_connection,
     )
 
 
@@ -540,7 +555,13 @@ def _dkim(table: _Table, root: Path) -> DkimSettings:
     domain = table.required("domain", str, 'the signing domain, e.g. "example.org"')
     table.check("domain", domain, _is_dns_name, 'a domain like "example.org"')
     key_file = table.required("key_file", str, "a path relative to the workspace")
-    return DkimSettings(selector=selector, domain=domain, key_file=root / key_file)
+    ed25519 = table.maybe("ed25519_key_file", str, "a path relative to the workspace")
+    return DkimSettings(
+        selector=selector,
+        domain=domain,
+        key_file=root / key_file,
+        ed25519_key_file=root / ed25519 if ed25519 is not None else None,
+    )
 
 
 def _signup(table: _Table, members_list: str) -> SignupSettings:

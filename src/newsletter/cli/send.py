@@ -84,6 +84,8 @@ def _again(ctx: typer.Context, plan: SendPlan, *, offline: bool) -> str:
     if workspace is not None:
         words += ["--workspace", str(workspace)]
     words += ["send", plan.slug, "--list", plan.list_name]
+    if plan.retry_failed:
+        words.append("--retry-failed")
     if offline:
         words.append("--offline")
     # Quoted for the shell staff type it into: cmd and PowerShell take "...", not '...'.
@@ -199,6 +201,20 @@ def send(
             "(without it, a later run only finishes that first set).",
         ),
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Also send again to members whose delivery the server refused for good, "
+            "unless the address bounced (no such user) or is suppressed.",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit with an error, sending nothing, when there are warnings."
+        ),
+    ] = False,
 ) -> None:
     """Send an issue to a list: one personal message per member, resumable at any time.
 
@@ -220,8 +236,17 @@ def send(
     if test:
         raise typer.Exit(_test_send(workspace, folder, test))
     plan = plan_send(
-        workspace, folder, list_name, offline=offline, now=clock.now(), include_new=include_new
+        workspace,
+        folder,
+        list_name,
+        offline=offline,
+        now=clock.now(),
+        include_new=include_new,
+        strict=strict,
+        retry_failed=retry_failed,
     )
+    for warning in plan.warnings:
+        err.print(f"Warning: {warning}", style="yellow", markup=False)
     if dry_run:
         raise typer.Exit(_dry_run(plan, save))
     raise typer.Exit(_real_send(ctx, plan, yes=yes, offline=offline))
@@ -271,7 +296,13 @@ def _real_send(ctx: typer.Context, plan: SendPlan, *, yes: bool, offline: bool) 
     if plan.recipients == 0:
         out.print("Nobody to send to: everyone on the list has this issue already.")
         return 0
-    if not yes and not typer.confirm(f"Send {plan.slug} to {plan.recipients} members now?"):
+    question = f"Send {plan.slug} to {plan.recipients} members now?"
+    if plan.retry_failed:
+        question = (
+            f"Send {plan.slug} again to {plan.retried} members whose delivery failed "
+            f"({plan.recipients} members in all) now?"
+        )
+    if not yes and not typer.confirm(question):
         out.print("Nothing was sent.")
         return 0
     password = _password(plan.smtp)

@@ -2,7 +2,9 @@
 
 ``NEWSLETTER_FAULT="after-250:3"`` kills the process when the 3rd message has been
 accepted by the server and before the journal has recorded it: the one moment an
-ordinary test cannot hit. The variable is read here and nowhere else.
+ordinary test cannot hit. The points: ``before-data`` (the batch is committed as
+``sending``, nothing written yet), ``after-data`` (a message's content is written, its
+reply not read) and ``after-250``. The variable is read here and nowhere else.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ class Prepared:
     added: int  # members newly snapshotted from this list
     recovered: int  # of this list, left ``sending`` by a crash: sent again, listed uncertain
     due: int  # to be sent now, to this list (the recovered ones included)
+    retried: int  # of them: refused for good before, sent again (``retry_failed``)
     skipped: int  # unsubscribed or suppressed since the snapshot
     left_out: int  # subscribed to the list since its first send, not included
 
@@ -93,8 +94,12 @@ def prepare(
     now: datetime | None = None,
     *,
     include_new: bool = False,
+    retry_failed: bool = False,
 ) -> Prepared:
     """Everything before a real send to one list, in one transaction: freeze, snapshot, recover.
+
+    ``retry_failed`` makes the deliveries the server refused for good due again, unless
+    they bounced (no such user) or the member is suppressed or unsubscribed.
 
     The list's recipients are fixed by its first send: later runs only finish that set,
     unless ``include_new`` adds the members subscribed since. Raises DeliveryError when
@@ -103,7 +108,13 @@ def prepare(
     """
     with db.transaction():
         return _prepare(
-            db, issue, list_id, build_hash, store.iso_time(now or clock.utc_now()), include_new
+            db,
+            issue,
+            list_id,
+            build_hash,
+            store.iso_time(now or clock.utc_now()),
+            include_new,
+            retry_failed,
         )
 
 
@@ -115,6 +126,7 @@ def preview(
     now: datetime | None = None,
     *,
     include_new: bool = False,
+    retry_failed: bool = False,
 ) -> Prepared:
     """What ``prepare`` would find and do, written nowhere: the summary before the
     confirmation counts with the very statements the send runs. ``build_hash`` None:
@@ -124,10 +136,19 @@ def preview(
         # find them all due. Counted instead of copied (100,000 members: 0.2 s less for
         # the summary, and two counts over the copy less).
         due = rows.count_recipients(db, list_id)
-        return Prepared(True, False, due, 0, due, 0, 0)
+        return Prepared(
+            first_send=True, resumed=False, added=due, recovered=0, due=due, retried=0,
+            skipped=0, left_out=0,
+        )  # fmt: skip
     with db.transaction(), rows.rolled_back(db):
         return _prepare(
-            db, issue, list_id, build_hash, store.iso_time(now or clock.utc_now()), include_new
+            db,
+            issue,
+            list_id,
+            build_hash,
+            store.iso_time(now or clock.utc_now()),
+            include_new,
+            retry_failed,
         )
 
 
@@ -138,6 +159,7 @@ def _prepare(
     build_hash: str | None,
     at: str,
     include_new: bool,
+    retry_failed: bool = False,
 ) -> Prepared:
     # Every row a crash left ``sending`` is uncertain; this list sends its own again.
     recovered = rows.recover_sending(db, issue, list_id)
@@ -149,9 +171,10 @@ def _prepare(
         left_out = rows.count_newcomers(db, issue, list_id)
     else:
         added = rows.snapshot(db, issue, list_id, at)
+    retried = rows.reopen_failed(db, issue, list_id) if retry_failed else 0
     due = rows.count_due(db, issue, list_id)
     skipped = rows.count_skipped(db, issue, list_id)
-    return Prepared(not sent_before, resumed, added, recovered, due, skipped, left_out)
+    return Prepared(not sent_before, resumed, added, recovered, due, retried, skipped, left_out)
 
 
 def _freeze(db: store.Database, issue: str, build_hash: str | None, at: str, *, sent: bool) -> None:

@@ -1,12 +1,16 @@
-"""The sending engine: ``concurrency`` SMTP connections fed from one queue of messages.
+"""The sending engine: ``concurrency`` SMTP connections driven from one event loop.
 
-Worker threads only talk SMTP. Everything else happens in the calling thread, one
-event at a time: taking the next message, the rate limit, retries with backoff, the
-relay guard, the journal and the progress callback. So the bookkeeping needs no locks,
-the journal's SQLite connection stays in its own thread, and the crash-safety rule is
-easy to see: a message is marked ``sending`` (and committed) before it is handed to a
-worker, and recorded after its reply, so a kill at any moment leaves at most
-``concurrency`` messages whose fate is unknown.
+One thread does everything, one event at a time: taking the next message, the rate
+limit, retries with backoff, the relay guard, the journal, the progress callback, and
+the SMTP conversations themselves (each connection a state machine, ``SmtpConnection``'s
+``begin`` and ``readable``, MAIL, RCPT and DATA pipelined where the server offers it).
+No message is handed from thread to thread: on loopback, the hand-over and getting the
+GIL back cost more than the SMTP itself (bench/README.md). The journal's commits happen
+in the same thread, one for every connection that is free at that moment.
+
+The crash-safety rule is easy to see: a message is marked ``sending`` (and committed)
+before its transaction begins, and recorded after its reply, so a kill at any moment
+leaves at most ``concurrency`` messages whose fate is unknown.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import heapq
 import itertools
 import math
 import queue
+import select
 import socket
 import ssl
-import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -147,9 +152,6 @@ class _Task:
     tries: int  # this is try number ``tries`` of the message in this run
 
 
-_Event = tuple[_Task, Attempt | Exception]
-
-
 @dataclass(order=True, frozen=True)
 class _Waiting:
     due: float
@@ -192,15 +194,12 @@ class _Run:
                 return SmtpConnection(smtp, password, tls=tls, local_hostname=hostname)
 
         self._connections = [transport() for _ in range(smtp.concurrency)]
-        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        # The connection's message while its transaction runs.
+        self._busy: dict[int, _Task] = {}
+        self._timeout = smtp.timeout
+        self._replies = _Replies(self._connections, self._busy, smtp.timeout)
         self._waiting: list[_Waiting] = []
         self._order = itertools.count()
-        self._idle = smtp.concurrency
-        # Messages handed to the workers whose reply is not in ``_events`` yet: told apart
-        # from replies taken off the queue but never handled (see _drain).
-        self._outstanding = 0
-        self._outstanding_lock = threading.Lock()
         self._stop: DeliveryError | None = None
         self._crash: Exception | None = None
         self._connect_failures = 0
@@ -214,12 +213,6 @@ class _Run:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> RunSummary:
-        workers = [
-            threading.Thread(target=self._work, args=(c,), name=f"smtp-{n}", daemon=True)
-            for n, c in enumerate(self._connections, start=1)
-        ]
-        for worker in workers:
-            worker.start()
         try:
             self._loop()
         except KeyboardInterrupt:
@@ -227,10 +220,8 @@ class _Run:
             self._drain()
             raise
         finally:
-            for _ in workers:
-                self._tasks.put(None)
-            for worker in workers:
-                worker.join(timeout=5)
+            for connection in self._connections:
+                connection.close()
             # A run that ended normally had a relay that works: what it refused, it
             # refused for those members. A stopped run leaves them for the next send.
             for task, reason in self._held:
@@ -249,45 +240,70 @@ class _Run:
     def _loop(self) -> None:
         while True:
             self._dispatch()
-            if self._in_flight == 0 and (self._stop is not None or self._all_done):
+            if not self._busy and (self._stop is not None or self._all_done):
                 return
-            event = self._clock.wait(self._events, self._next_wake())
-            if event is None:
-                continue
-            # Every reply that is already there, before handing out more: the next
-            # dispatch then covers several free connections with one journal commit.
-            while event is not None:
-                self._handle(*event)
-                event = self._poll()
+            number = self._clock.wait(self._replies, self._next_wake())
+            # Every connection with replies, before handing out more: the next dispatch
+            # then covers all free connections with one journal commit.
+            while number is not None:
+                self._readable(number)
+                number = self._poll()
             self._report()
 
-    def _poll(self) -> _Event | None:
+    def _poll(self) -> int | None:
         try:
-            return self._events.get_nowait()
+            return self._replies.get(block=False)
         except queue.Empty:
             return None
 
-    def _drain(self) -> None:
-        """Let the messages in flight finish, so the journal knows their fate.
+    def _readable(self, number: int) -> None:
+        connection = self._connections[number]
+        if number in self._replies.silent and isinstance(connection, SmtpConnection):
+            self._replies.silent.discard(number)
+            self._replies.taken = None
+            self._handle(self._busy.pop(number), connection.give_up(self._timeout))
+            return
+        attempt = self._read(number)
+        self._replies.taken = None
+        if attempt is not None:
+            self._handle(self._busy.pop(number), attempt)
+            return
+        connection = self._connections[number]
+        if isinstance(connection, SmtpConnection) and connection.data_sent:
+            # The message is out, its reply not read: a crash now leaves it uncertain.
+            self._faults.reached("after-data")
 
-        A Ctrl-C can land between taking a reply off the queue and handling it; that
-        reply is gone, and waiting for it would hang. So the wait ends when no worker
-        holds a message any more: the lost ones stay ``sending`` in the journal, and the
-        next send sends them again as uncertain, as after a crash.
-        """
-        while self._in_flight:
-            try:
-                event = self._events.get(timeout=0.05)
-            except queue.Empty:
-                with self._outstanding_lock:
-                    if self._outstanding == 0 and self._events.empty():
-                        return
-                continue
-            self._handle(*event)
+    def _read(self, number: int) -> Attempt | Exception | None:
+        connection = self._connections[number]
+        try:
+            if isinstance(connection, SmtpConnection):
+                return connection.readable()
+            return None
+        except Exception as error:  # decided by _handle, as a failure of the run
+            return error
+
+    def _drain(self) -> None:
+        """Let the messages in flight finish, so the journal knows their fate. A second
+        Ctrl-C (or a server that does not answer) leaves them ``sending`` in the
+        journal, and the next send sends them again as uncertain, as after a crash."""
+        if self._replies.taken is not None:
+            # Handed out, never read: nobody knows where its conversation stands.
+            self._busy.pop(self._replies.taken, None)
+            self._connections[self._replies.taken].close()
+        deadline = time.monotonic() + self._timeout
+        try:
+            while self._busy and time.monotonic() < deadline:
+                number = self._poll()
+                if number is None:
+                    number = self._clock.wait(self._replies, 0.5)
+                if number is not None:
+                    self._readable(number)
+        except (KeyboardInterrupt, Exception):
+            return
 
     @property
-    def _in_flight(self) -> int:
-        return len(self._connections) - self._idle
+    def _idle(self) -> int:
+        return len(self._connections) - len(self._busy)
 
     @property
     def _all_done(self) -> bool:
@@ -307,13 +323,27 @@ class _Run:
             batch.append(_Task(message, self._guard.ticket(), tries + 1))
         if not batch:
             return
+        # Durable before any of them can reach the server.
         self._log.starting([task.message for task in batch])
         self._faults.reached("before-data")
-        with self._outstanding_lock:
-            self._outstanding += len(batch)
-        for task in batch:
-            self._tasks.put(task)
-        self._idle -= len(batch)
+        free = (n for n in range(len(self._connections)) if n not in self._busy)
+        for number, task in zip(free, batch, strict=False):
+            attempt = self._begin(number, task)
+            if attempt is None:
+                self._busy[number] = task
+                self._replies.heard(number)
+            else:
+                self._handle(task, attempt)
+
+    def _begin(self, number: int, task: _Task) -> Attempt | Exception | None:
+        connection = self._connections[number]
+        try:
+            if isinstance(connection, SmtpConnection):
+                return connection.begin(task.message.envelope)
+            # Another Transport (a test's, the demo's) answers at once.
+            return connection.send(task.message.envelope)
+        except Exception as error:  # decided by _handle, as a failure of the run
+            return error
 
     def _take(self, now: float) -> tuple[Outgoing, int] | None:
         """The next message to try and its tries so far: a retry that is due, else a new one."""
@@ -352,7 +382,6 @@ class _Run:
     # ------------------------------------------------------------ one reply
 
     def _handle(self, task: _Task, attempt: Attempt | Exception) -> None:
-        self._idle += 1
         if isinstance(attempt, Exception):
             self._defer(task, str(attempt))
             if isinstance(attempt, DeliveryError):
@@ -368,6 +397,11 @@ class _Run:
             self._stop = self._stop or error
 
     def _judge(self, task: _Task, attempt: Attempt) -> None:
+        if attempt.session_ended:
+            # The relay's cap on one session: a new connection takes it, no try spent.
+            reason = str(attempt.reply) if attempt.reply else f"session ended: {attempt.error}"
+            self._requeue(task.message, task.tries - 1, self._clock.now(), reason)
+            return
         if attempt.local is not None:
             self._fail(task, Result.FAILED, attempt.local)
             return
@@ -484,16 +518,66 @@ class _Run:
             "the rest is still pending: run send again later (perhaps with a lower rate)",
         )
 
-    # ------------------------------------------------------------ worker threads
 
-    def _work(self, connection: Transport) -> None:
-        while (task := self._tasks.get()) is not None:
-            attempt: Attempt | Exception
-            try:
-                attempt = connection.send(task.message.envelope)
-            except Exception as error:  # handed to the main thread, which decides
-                attempt = error
-            with self._outstanding_lock:
-                self._events.put((task, attempt))
-                self._outstanding -= 1
-        connection.close()
+class _Replies(queue.SimpleQueue[int]):
+    """What the loop waits on (through the Timer, so a test's clock can stand in): the
+    busy connections, handed out one at a time as they have something to read; ``get``
+    raises queue.Empty after ``timeout`` without one.
+
+    ``taken`` is the connection handed out and not yet read: a Ctrl-C right then leaves
+    it in a state nobody knows, so the drain gives it up (its message stays ``sending``).
+    A connection whose server has been silent for ``timeout`` seconds is handed out too,
+    in ``silent``: its transaction is given up.
+    """
+
+    def __init__(
+        self, connections: Sequence[Transport], busy: dict[int, _Task], timeout: float
+    ) -> None:
+        super().__init__()
+        self._connections = connections
+        self._busy = busy
+        self._timeout = timeout
+        self._ready: list[int] = []
+        # When each busy connection last heard from its server: real time, not the
+        # Timer's (a test's clock jumps).
+        self._heard: dict[int, float] = {}
+        self.silent: set[int] = set()
+        self.taken: int | None = None
+
+    def heard(self, number: int) -> None:
+        self._heard[number] = time.monotonic()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> int:
+        if not self._ready:
+            self._select(timeout if block else 0)
+        while self._ready:
+            number = self._ready.pop(0)
+            if number in self._busy:
+                self.taken = number
+                return number
+        raise queue.Empty
+
+    def _select(self, timeout: float | None) -> None:
+        sockets: dict[socket.socket, int] = {}
+        for number in self._busy:
+            connection = self._connections[number]
+            sock = connection.socket if isinstance(connection, SmtpConnection) else None
+            if sock is not None:
+                sockets[sock] = number
+        if not sockets:
+            # Nothing to read from; waiting is only for time to pass (a rate window).
+            time.sleep(timeout or 0)
+            return
+        now = time.monotonic()
+        last = {number: self._heard.get(number, now) for number in sockets.values()}
+        silence = max(0.0, min(last.values()) + self._timeout - now)
+        wait = silence if timeout is None else min(timeout, silence)
+        readable, _, _ = select.select(list(sockets), [], [], wait)
+        self._ready = [sockets[sock] for sock in readable]
+        self.silent = set()
+        now = time.monotonic()
+        for number in self._ready:
+            self._heard[number] = now
+        if not self._ready:
+            self.silent = {n for n, t in last.items() if now - t >= self._timeout}
+            self._ready = sorted(self.silent)

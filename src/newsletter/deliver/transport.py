@@ -1,18 +1,22 @@
 """One SMTP connection, reused for many messages, over the standard library's smtplib.
 
 smtplib does the parts that are easy to get wrong (greeting, EHLO, STARTTLS, AUTH);
-the transaction itself is written here: MAIL, RCPT and DATA pipelined when the server
-offers PIPELINING (RFC 2920), and the message sent as a DATA block prepared once
-(``wire.data_block``) instead of ``sendmail()``, which re-encodes and re-stuffs every
-message with regular expressions.
+the transaction itself is written here, as a state machine the engine's one loop drives
+for many connections at once (``begin``, then ``readable`` whenever the socket has
+something): MAIL, RCPT and DATA in one write when the server offers PIPELINING (RFC
+2920), and the message sent as a DATA block prepared once (``wire.data_block``) instead
+of ``sendmail()``, which re-encodes and re-stuffs every message with regular expressions.
+The relay's session limits: a new session after ``messages_per_connection``, and a 421 or
+a hang-up on a session that carried messages ends it without cost (``session_ended``).
 """
 
 from __future__ import annotations
 
+import select
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from newsletter.deliver.replies import Reply, Stage
@@ -30,6 +34,9 @@ class Attempt:
     local: str | None = None  # why we did not even try (e.g. no SMTPUTF8 for this address)
     data_sent: bool = False  # the message's end went out: a lost reply leaves it uncertain
     error: str | None = None  # what happened to a lost connection
+    # The server ended a session that had carried messages ("421 too many messages", or
+    # it hung up) before this message went out: the relay's session limit, not a failure.
+    session_ended: bool = False
 
     @property
     def lost(self) -> bool:
@@ -41,8 +48,10 @@ _LOST = (smtplib.SMTPServerDisconnected, OSError)
 
 class Transport(Protocol):
     """Where the engine hands each message: an SMTP connection to the relay, or (for a
-    dry run, the demo, a test) anything else that answers like one. Used by one worker
-    thread at a time; failures no retry can cure raise DeliveryError."""
+    dry run, the demo, a test) anything else that answers like one. The engine's loop
+    calls ``send`` and waits for its answer, so another transport should answer at once
+    (an SmtpConnection is driven without waiting: ``begin`` and ``readable``); failures
+    no retry can cure raise DeliveryError."""
 
     def send(self, envelope: Envelope) -> Attempt: ...
 
@@ -75,6 +84,14 @@ class SmtpConnection:
         self._tls = tls
         self._local_hostname = local_hostname
         self._smtp: smtplib.SMTP | None = None
+        self._carried = 0  # transactions on this session
+        self._carried_before = 0  # ... when the current one began
+        self._buffer = bytearray()  # what the server sent that is not read yet
+        self._envelope: Envelope | None = None  # the transaction's message
+        self._replies: list[Reply] = []
+        self._expected = 0  # replies to have before the next step
+        self._unsent: list[bytes] = []  # commands still to send, one by one (no PIPELINING)
+        self._data_sent = False
 
     def _context(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -125,6 +142,7 @@ class SmtpConnection:
             # Each command group goes out in one write; never wait for Nagle's timer.
             smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._smtp = smtp
+        self._carried = 0
         return None
 
     def _secure_and_login(self, smtp: smtplib.SMTP) -> None:
@@ -200,7 +218,32 @@ class SmtpConnection:
     # ------------------------------------------------------------ sending
 
     def send(self, envelope: Envelope) -> Attempt:
-        """One message to one recipient; the connection is opened (again) when needed."""
+        """One message to one recipient, waiting for its end (the Transport protocol);
+        the engine instead drives ``begin`` and ``readable`` for many connections at once."""
+        attempt = self.begin(envelope)
+        while attempt is None:
+            sock = self.socket
+            assert sock is not None
+            if not select.select([sock], [], [], self._settings.timeout)[0]:
+                return self._ended(self._lost(TimeoutError("timed out")))
+            attempt = self.readable()
+        return attempt
+
+    @property
+    def data_sent(self) -> bool:
+        """The running transaction's message has gone out, its reply not read yet."""
+        return self._envelope is not None and self._data_sent
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """What to wait on for replies while a transaction runs."""
+        return self._smtp.sock if self._smtp is not None else None
+
+    def begin(self, envelope: Envelope) -> Attempt | None:
+        """Start the transaction: MAIL, RCPT and DATA in one write when the server offers
+        PIPELINING (RFC 2920), else MAIL alone. None: its replies are to be read
+        (``readable``); an Attempt: it ended already (no connection, a refused greeting,
+        an address the server cannot take). Opens the connection when needed."""
         if self._smtp is None:
             try:
                 greeting = self.open()
@@ -208,15 +251,13 @@ class SmtpConnection:
                 return Attempt(Stage.CONNECT, None, error=_describe(error))
             if greeting is not None:
                 return Attempt(Stage.CONNECT, greeting)
-        assert self._smtp is not None
+        smtp = self._smtp
+        assert smtp is not None
         try:
-            return self._transaction(self._smtp, envelope)
+            sender = envelope_address(envelope.sender)
+            recipient = envelope_address(envelope.recipient)
         except EnvelopeError as error:
             return Attempt(Stage.RCPT, None, local=str(error))
-
-    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> Attempt:
-        sender = envelope_address(envelope.sender)
-        recipient = envelope_address(envelope.recipient)
         utf8 = sender.needs_smtputf8 or recipient.needs_smtputf8
         if utf8 and not smtp.has_extn("smtputf8"):
             return Attempt(
@@ -230,57 +271,150 @@ class SmtpConnection:
         options = " BODY=8BITMIME" if smtp.has_extn("8bitmime") else ""
         if utf8:
             options = " SMTPUTF8" + options
-        commands = (
-            f"MAIL FROM:<{sender.text}>{options}\r\n",
-            f"RCPT TO:<{recipient.text}>\r\n",
-            "DATA\r\n",
-        )
         encoding = "utf-8" if utf8 else "ascii"
-        stages = (Stage.MAIL, Stage.RCPT, Stage.DATA)
-        data_sent = False
+        commands = [
+            f"MAIL FROM:<{sender.text}>{options}\r\n".encode(encoding),
+            f"RCPT TO:<{recipient.text}>\r\n".encode(encoding),
+            b"DATA\r\n",
+        ]
+        self._envelope = envelope
+        self._replies = []
+        self._data_sent = False
+        self._carried_before = self._carried
+        if self._pipelining:
+            self._unsent, self._expected = [], 3
+            lost = self._write(b"".join(commands))
+        else:
+            self._unsent, self._expected = commands[1:], 1
+            lost = self._write(commands[0])
+        return None if lost is None else self._ended(lost)
+
+    def readable(self) -> Attempt | None:
+        """Read what the server sent; the Attempt once the transaction has ended."""
+        assert self._smtp is not None and self._smtp.sock is not None
+        sock = self._smtp.sock
         try:
-            replies = self._commands(smtp, [c.encode(encoding) for c in commands])
-            for stage, reply in zip(stages, replies, strict=False):
-                expected = 354 if stage is Stage.DATA else 250
-                if reply.code // 100 != expected // 100:
-                    self._abort(smtp, ready=len(replies) == 3 and replies[2].code == 354)
-                    return Attempt(stage, reply)
-            smtp.send(envelope.data)
-            data_sent = True
-            reply = _reply(smtp)
-            if not 200 <= reply.code < 300:
-                self._reset(smtp)
-            return Attempt(Stage.MESSAGE, reply, data_sent=True)
+            chunk = sock.recv(65536)
+            while isinstance(sock, ssl.SSLSocket) and sock.pending():
+                chunk += sock.recv(65536)
         except _LOST as error:
+            return self._ended(self._lost(error))
+        if not chunk:
+            return self._ended(self._lost(_closed()))
+        self._buffer += chunk
+        try:
+            while (reply := self._take_reply()) is not None:
+                attempt = self._on_reply(reply)
+                if attempt is not None:
+                    return self._ended(attempt)
+        except _LOST as error:
+            return self._ended(self._lost(error))
+        return None
+
+    @property
+    def _pipelining(self) -> bool:
+        return self._smtp is not None and bool(self._smtp.has_extn("pipelining"))
+
+    def _write(self, data: bytes) -> Attempt | None:
+        assert self._smtp is not None and self._smtp.sock is not None
+        try:
+            self._smtp.sock.sendall(data)
+        except _LOST as error:
+            return self._lost(error)
+        return None
+
+    def _take_reply(self) -> Reply | None:
+        """One whole reply (all its lines) off the buffer, or None while it is incomplete."""
+        lines = []
+        at = 0
+        while True:
+            end = self._buffer.find(b"\r\n", at)
+            if end < 0:
+                if len(self._buffer) > _MAX_REPLY:
+                    raise smtplib.SMTPServerDisconnected("reply too long")
+                return None
+            line = bytes(self._buffer[at:end])
+            at = end + 2
+            if len(line) < 3 or not line[:3].isdigit():
+                raise smtplib.SMTPServerDisconnected("unreadable reply")
+            lines.append(line[4:])
+            if line[3:4] != b"-":
+                del self._buffer[:at]
+                return Reply(int(line[:3]), _text(b" ".join(lines)))
+
+    def _on_reply(self, reply: Reply) -> Attempt | None:
+        if self._data_sent:
+            if not 200 <= reply.code < 300:
+                self._reset()
+            return Attempt(Stage.MESSAGE, reply, data_sent=True)
+        self._replies.append(reply)
+        if len(self._replies) < self._expected:
+            return None
+        stages = (Stage.MAIL, Stage.RCPT, Stage.DATA)
+        for stage, got in zip(stages, self._replies, strict=False):
+            expected = 354 if stage is Stage.DATA else 250
+            if got.code // 100 != expected // 100:
+                replies = self._replies
+                self._abort(ready=len(replies) == 3 and replies[2].code == 354)
+                return Attempt(stage, got)
+        if self._unsent:
+            self._expected += 1
+            return self._write(self._unsent.pop(0))
+        # 354: the content, prepared once as a DATA block (wire.data_block).
+        assert self._envelope is not None
+        self._data_sent = True
+        return self._write(self._envelope.data)
+
+    def _ended(self, attempt: Attempt) -> Attempt:
+        self._envelope = None
+        self._carried += 1
+        if self._carried_before and _ends_session(attempt):
             self.close()
-            stage = Stage.MESSAGE if data_sent else Stage.MAIL
-            return Attempt(stage, None, data_sent=data_sent, error=_describe(error))
+            return replace(attempt, session_ended=True)
+        if self._carried >= self._settings.messages_per_connection and self._smtp is not None:
+            # Before the relay's own cap says so with a 421: a new session for the next.
+            self.close()
+        return attempt
 
-    def _commands(self, smtp: smtplib.SMTP, commands: list[bytes]) -> list[Reply]:
-        """Send the commands and read their replies; stop at the first refusal unless pipelined."""
-        if smtp.has_extn("pipelining"):
-            smtp.send(b"".join(commands))
-            return [_reply(smtp) for _ in commands]
-        replies = []
-        for command in commands:
-            smtp.send(command)
-            reply = _reply(smtp)
-            replies.append(reply)
-            if not reply.positive:
-                break
-        return replies
+    def give_up(self, seconds: float) -> Attempt:
+        """The transaction's end when the server has not answered for ``seconds``."""
+        return self._ended(self._lost(TimeoutError(f"no answer for {seconds:.0f} s")))
 
-    def _abort(self, smtp: smtplib.SMTP, *, ready: bool) -> None:
-        if ready:
-            # A pipelined DATA was accepted although MAIL or RCPT was not: end it empty.
-            smtp.send(b".\r\n")
-            _reply(smtp)
-        self._reset(smtp)
+    def _lost(self, error: BaseException) -> Attempt:
+        self.close()
+        stage = Stage.MESSAGE if self._data_sent else Stage.MAIL
+        return Attempt(stage, None, data_sent=self._data_sent, error=_describe(error))
 
-    def _reset(self, smtp: smtplib.SMTP) -> None:
+    def _blocking_reply(self) -> Reply:
+        """A reply read to its end, for the rare steps that need one (RSET, an empty DATA)."""
+        assert self._smtp is not None and self._smtp.sock is not None
+        while (reply := self._take_reply()) is None:
+            chunk = self._smtp.sock.recv(65536)
+            if not chunk:
+                raise _closed()
+            self._buffer += chunk
+        return reply
+
+    def _abort(self, *, ready: bool) -> None:
+        try:
+            if ready:
+                # A pipelined DATA was accepted although MAIL or RCPT was not: end it empty.
+                self._write_or_raise(b".\r\n")
+                self._blocking_reply()
+        except _LOST:
+            self.close()
+            return
+        self._reset()
+
+    def _write_or_raise(self, data: bytes) -> None:
+        assert self._smtp is not None and self._smtp.sock is not None
+        self._smtp.sock.sendall(data)
+
+    def _reset(self) -> None:
         """RSET after an error inside a transaction; a server that hung up gets a new connection."""
         try:
-            code, _ = smtp.rset()
+            self._write_or_raise(b"RSET\r\n")
+            code = self._blocking_reply().code
         except _LOST:
             code = 421
         if code == 421:
@@ -288,6 +422,7 @@ class SmtpConnection:
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
+        self._buffer.clear()
         if smtp is None:
             return
         try:
@@ -296,11 +431,18 @@ class SmtpConnection:
             smtp.close()
 
 
-def _reply(smtp: smtplib.SMTP) -> Reply:
-    code, text = smtp.getreply()
-    if code == -1:
-        raise smtplib.SMTPServerDisconnected("unreadable reply")
-    return Reply(code, _text(text))
+_MAX_REPLY = 64 * 1024
+
+
+def _closed() -> smtplib.SMTPServerDisconnected:
+    return smtplib.SMTPServerDisconnected("connection closed by the server")
+
+
+def _ends_session(attempt: Attempt) -> bool:
+    """A 421, or a hang-up before the message's end went out."""
+    if attempt.reply is None:
+        return attempt.local is None and not attempt.data_sent
+    return attempt.reply.code == 421
 
 
 def _text(message: bytes | str) -> str:

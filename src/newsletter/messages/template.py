@@ -38,7 +38,7 @@ from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
 from newsletter.settings import NewsletterSettings
 from newsletter.store.records import Recipient
-from newsletter.wire import Envelope, EnvelopeError, data_block, envelope_address
+from newsletter.wire import Envelope, EnvelopeError, envelope_address
 
 
 class Slot(IntEnum):
@@ -119,10 +119,14 @@ class Skeleton:
         return cls(tuple(parts), tuple(holes))
 
     def filled(self, values: list[bytes]) -> bytes:
+        return b"".join(self.parts_of(values))
+
+    def parts_of(self, values: list[bytes]) -> list[bytes]:
+        """The filled message in its parts, each starting at the start of a line."""
         parts = list(self.parts)
         for position, slot in self.holes:
             parts[position] = values[slot]
-        return b"".join(parts)
+        return parts
 
 
 @dataclass(frozen=True)
@@ -154,12 +158,12 @@ class MessageTemplate:
         at all (no "@", a domain that is not valid).
         """
         filled = self._member(member, date, message_id)
-        if self.signer is None:
-            # Only a body's field can start a line with "."; a header line never does.
-            headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
-            block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
-        else:
-            block = data_block(self.signer.sign(self.skeleton.filled(filled.values)))
+        # Only a body's field can start a line with "."; a header line never does.
+        headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
+        block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
+        if self.signer is not None:
+            # The signature's header lines start with "DKIM" or a space: nothing to stuff.
+            block = self.signer.sign_parts(self.skeleton.parts_of(filled.values)) + block
         return MemberMessage(
             envelope=Envelope(self.envelope_sender, filled.recipient, block),
             message_id=filled.message_id,
@@ -169,8 +173,9 @@ class MessageTemplate:
     def message(self, member: Recipient, *, date: datetime, message_id: str | None = None) -> bytes:
         """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""
         filled = self._member(member, date, message_id)
-        message = self.skeleton.filled(filled.values)
-        return message if self.signer is None else self.signer.sign(message)
+        parts = self.skeleton.parts_of(filled.values)
+        message = b"".join(parts)
+        return message if self.signer is None else self.signer.sign_parts(parts) + message
 
     def _member(self, member: Recipient, date: datetime, message_id: str | None) -> _Member:
         recipient = recipient_of(member)

@@ -377,6 +377,24 @@ def record_results(
     )
 
 
+def reopen_failed(db: Database, issue: str, list_id: int) -> int:
+    """Make the list's refused deliveries due again: those refused for good by the server
+    (a 5xx) but neither a hard bounce (those are suppressed, their subscription ended)
+    nor unsubscribed since, nor unbuildable (never tried: no usable address)."""
+    return db.execute(
+        f"""
+        UPDATE deliveries AS d SET permanent = 0
+        WHERE d.issue = ? AND d.list_id = ? AND d.status = 'failed' AND d.permanent = 1
+          AND d.attempts > 0 AND {_WANTED}
+          AND NOT EXISTS (
+              SELECT 1 FROM suppressions x JOIN members m ON x.address_hash = m.email_hash
+              WHERE m.id = d.member_id AND (x.list_id IS NULL OR x.list_id = d.list_id)
+          )
+        """,  # noqa: S608
+        (issue, list_id),
+    ).rowcount
+
+
 def mark_unbuildable(db: Database, key: int, reason: str, at: str) -> None:
     db.execute(
         """
