@@ -27,6 +27,7 @@ golden: $(VENV)/.installed-dev
 
 # Every benchmark, side by side with its reference tool (bench/README.md has the figures).
 bench: $(VENV)/.installed-dev system-packages bench-packages
+	$(BIN)/newsletter render 2026-11  # the sample issue's build, which the send benchmarks read
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/gather_sources.py 5
 	$(BIN)/python bench/members_import.py
