@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from newsletter.cli import app
+from newsletter.render.checks import encoded_size
 from newsletter.workspace import Workspace
 from tests.render_support import SLUG, issue_dir, render_workspace
 
@@ -46,6 +47,9 @@ def test_render_writes_the_build_and_says_where(ws: Workspace) -> None:
         assert (build / name).is_file()
         assert str(build / name) in result.stdout
     assert result.stdout.startswith(f"Rendered {SLUG}: ")
+    # The size Gmail's clip counts, as the size warning measures it.
+    html = (build / "email.html").read_text(encoding="utf-8")
+    assert f": {encoded_size(html) / 1024:.0f} KB HTML as sent\n" in result.stdout
     assert "Warning" not in result.output
 
 

@@ -36,6 +36,7 @@ def render(
     from newsletter.errors import StrictWarningsError
     from newsletter.issue import issue_folder
     from newsletter.keys import load_keys
+    from newsletter.render.checks import encoded_size
     from newsletter.rendering import build_issue
 
     workspace = state(ctx).workspace()
@@ -49,7 +50,8 @@ def render(
         raise
     result = build.result
     out.print(
-        f"Rendered {folder.name}: {len(result.email.html.encode('utf-8')) / 1024:.0f} KB HTML",
+        # The size Gmail's clip counts, as the size warning does: encoded, as sent.
+        f"Rendered {folder.name}: {encoded_size(result.email.html) / 1024:.0f} KB HTML as sent",
         markup=False,
     )
     for path in build.files:
