@@ -440,25 +440,38 @@ def _source(table: _Table, root: Path) -> SourceSettings:
     )
 
 
-def _smtp(table: _Table) -> SmtpSettings:
+def _server(
+    table: _Table, host: str | None, default: Security, ports: tuple[int, int]
+) -> tuple[Security, int]:
+    """A server's login table ([smtp], [bounces]): no password in the file, the security
+    (none only on this machine) and the port, by default the one for that security
+    (``ports``: with TLS, else)."""
     if "password" in table.data:
         raise table.error(
             "never write the password into this file; set password_env to the name of an "
             "environment variable (or store it in the system keyring)",
             "password",
         )
-    host = table.required("host", str, "a host name")
-    security = table.optional("security", str, '"starttls", "tls" or "none"', "starttls")
-    table.check("security", security, lambda v: v in set(Security), '"starttls", "tls" or "none"')
-    if Security(security) is Security.NONE and not is_loopback(host):
+    others = [f'"{mode}"' for mode in Security if mode not in (default, Security.NONE)]
+    choices = f'"{default}", {others[0]} or "none"'
+    text = table.optional("security", str, choices, str(default))
+    table.check("security", text, lambda v: v in set(Security), choices)
+    security = Security(text)
+    if security is Security.NONE and host is not None and not is_loopback(host):
         raise table.error(
             f'"none" (no encryption) is only allowed for a server on this machine, not "{host}"; '
-            'use "starttls" or "tls"',
+            f'use "{default}" or {others[0]}',
             "security",
         )
-    default_port = 465 if Security(security) is Security.TLS else 587
+    default_port = ports[0] if security is Security.TLS else ports[1]
     port = table.optional("port", int, "a port number from 1 to 65535", default_port)
     table.check("port", port, lambda v: 0 < v < 65536, "a port number from 1 to 65535")
+    return security, port
+
+
+def _smtp(table: _Table) -> SmtpSettings:
+    host = table.required("host", str, "a host name")
+    security, port = _server(table, host, Security.STARTTLS, (465, 587))
     rate_text = table.optional("rate", str, 'a rate like "300/h"', "300/h")
     try:
         rate = parse_rate(rate_text)
@@ -485,7 +498,7 @@ def _smtp(table: _Table) -> SmtpSettings:
     return SmtpSettings(
         host=host,
         port=port,
-        security=Security(security),
+        security=security,
         username=table.maybe("username", str, "a user name"),
         password_env=table.maybe("password_env", str, "the name of an environment variable"),
         rate=rate,
@@ -496,24 +509,8 @@ def _smtp(table: _Table) -> SmtpSettings:
 
 
 def _bounces(table: _Table) -> BounceSettings:
-    if "password" in table.data:
-        raise table.error(
-            "never write the password into this file; set password_env to the name of an "
-            "environment variable (or store it in the system keyring)",
-            "password",
-        )
     host = table.maybe("host", str, "a host name")
-    security = table.optional("security", str, '"tls", "starttls" or "none"', "tls")
-    table.check("security", security, lambda v: v in set(Security), '"tls", "starttls" or "none"')
-    if Security(security) is Security.NONE and host is not None and not is_loopback(host):
-        raise table.error(
-            f'"none" (no encryption) is only allowed for a server on this machine, not "{host}"; '
-            'use "tls" or "starttls"',
-            "security",
-        )
-    default_port = 993 if Security(security) is Security.TLS else 143
-    port = table.optional("port", int, "a port number from 1 to 65535", default_port)
-    table.check("port", port, lambda v: 0 < v < 65536, "a port number from 1 to 65535")
+    security, port = _server(table, host, Security.TLS, (993, 143))
     folder = table.optional("folder", str, "an IMAP folder name", "INBOX")
     processed = table.optional("processed", str, "an IMAP folder name", "Verarbeitet")
     for key, name in (("folder", folder), ("processed", processed)):
@@ -527,7 +524,7 @@ def _bounces(table: _Table) -> BounceSettings:
     return BounceSettings(
         host=host,
         port=port,
-        security=Security(security),
+        security=security,
         username=table.maybe("username", str, "a user name"),
         password_env=table.maybe("password_env", str, "the name of an environment variable"),
         folder=folder,
