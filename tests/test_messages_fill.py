@@ -376,3 +376,17 @@ def test_no_space_of_a_subject_is_lost_between_encoded_words(
         raw = template.message(member(name="Jörg"), date=DATE)
         value = message_from_bytes(raw, policy=compat32)["Subject"]
         assert str(make_header(decode_header(value))) == subject
+
+
+@pytest.mark.parametrize("length", range(1, 40))
+def test_every_line_with_an_encoded_word_fits_76_characters(
+    newsletter: NewsletterSettings, length: int
+) -> None:
+    """RFC 2047 section 2, for names of every length with the address after them."""
+    raw = template_of(newsletter).message(
+        member("erika.mustermann@example.org", name="Ö" * length), date=DATE
+    )
+    head = raw.partition(b"\r\n\r\n")[0]
+    for line in head.split(b"\r\n"):
+        if ENCODED_WORD.search(line):
+            assert len(line) <= 76, line

@@ -91,7 +91,8 @@ def encoded_header(name: str, text: str, trailer: str) -> str:
         chunk += encoded
     close()
     if trailer:
-        if len(lines[-1]) + 1 + len(trailer) <= _LINE_LIMIT - 1:
+        lead = len(name) + 2 if len(lines) == 1 else 1  # "Name: " or the folding space
+        if lead + len(lines[-1]) + 1 + len(trailer) <= _LINE_LIMIT:
             lines[-1] += f" {trailer}"
         else:
             lines.append(trailer)
