@@ -185,3 +185,34 @@ def test_render_warnings_are_german_on_the_issue_page_and_english_on_the_cli(
     assert "no preheader" not in page
     result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "render", "2026-11"])
     assert "no preheader" in result.output
+
+
+def test_member_add_unsubscribe_forget_problems_are_german_on_the_desk(
+    workspace: Workspace, cli: CliRun
+) -> None:
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        bad = desk.post(client, "/mitglieder/hinzufuegen", email="anna@", list="mitglieder").text
+        empty = desk.post(client, "/mitglieder/abmelden", email="  ").text
+        forget = desk.post(client, "/mitglieder/vergessen", email="a b@c").text
+        long_name = desk.post(
+            client, "/mitglieder/hinzufuegen", email="anna@example.org", first_name="A" * 300
+        ).text
+        bad_list = desk.post(
+            client, "/mitglieder/hinzufuegen", email="anna@example.org", list="L" * 90
+        ).text
+        done = desk.post(client, "/mitglieder/abmelden", email="bert@example.org")
+        assert done.status_code == 303
+        again = desk.post(client, "/mitglieder/hinzufuegen", email="bert@example.org").text
+    assert "„anna@“ ist keine gültige E-Mail-Adresse" in bad
+    assert "Es wurde keine Adresse angegeben" in empty
+    assert "„a b@c“ ist keine gültige E-Mail-Adresse" in forget
+    assert "Der Vorname ist länger als 200 Zeichen" in long_name
+    assert f"„{'L' * 90}“ kann kein Listenname sein" in bad_list
+    assert "darf nicht wieder in mitglieder aufgenommen werden" in again
+    for page in (bad, empty, forget, long_name, bad_list, again):
+        assert "not a usable" not in page and "must not be" not in page
+        assert "cannot be a list name" not in page and "longer than" not in page
+    result = cli("members", "add", "anna@")
+    assert result.exit_code == 1
+    assert '"anna@" is not a usable e-mail address' in result.output
