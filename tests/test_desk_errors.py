@@ -216,3 +216,48 @@ def test_member_add_unsubscribe_forget_problems_are_german_on_the_desk(
     result = cli("members", "add", "anna@")
     assert result.exit_code == 1
     assert '"anna@" is not a usable e-mail address' in result.output
+
+
+def test_gather_problems_are_german_on_neue_ausgabe_and_english_on_the_cli(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+    from newsletter.demo import demo_workspace
+    from newsletter.issue import SentMark, write_sent_mark
+    from tests.web_support import NOW
+
+    workspace = demo_workspace(tmp_path / "ws", 2525)
+    settings = workspace.settings_file.read_text(encoding="utf-8")
+    write_sent_mark(workspace.issues_dir / "2026-11", SentMark(NOW, "0" * 64))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nobody listens here once the socket is closed
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        sent = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="2026-11").text
+        slug = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="a b").text
+        workspace.settings_file.write_text(
+            settings.replace('path = "posts"', 'path = "fehlt"'), encoding="utf-8"
+        )
+        folder = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="2026-12").text
+        workspace.settings_file.write_text(
+            settings.replace(
+                'type = "folder"\npath = "posts"',
+                f'type = "feed"\nurl = "http://127.0.0.1:{closed}/feed.xml"',
+            ),
+            encoding="utf-8",
+        )
+        feed = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="2026-12").text
+    assert "Die Ausgabe 2026-11 wurde am" in sent and "bleibt unverändert" in sent
+    assert "„a b“ kann keine Ausgabe benennen" in slug
+    assert "den Ordner" in folder and "gibt es nicht" in folder
+    assert "ist nicht erreichbar" in feed
+    for page in (sent, slug, folder, feed):
+        assert "cannot" not in page and "frozen" not in page and "does not exist" not in page
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace.root), "gather", "--since", "2000-01-01"]
+    )
+    assert result.exit_code == 1
+    assert "cannot fetch" in result.output

@@ -53,7 +53,7 @@ def address(given: str) -> str:
         raise MemberError(
             f'"{given}" is not a usable e-mail address: {error}',
             key="member_bad_address",
-            params={"given": given, "reason": error},
+            params={"given": given, "reason": str(error)},
         ) from None
 
 
