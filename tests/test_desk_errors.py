@@ -261,3 +261,26 @@ def test_gather_problems_are_german_on_neue_ausgabe_and_english_on_the_cli(
     )
     assert result.exit_code == 1
     assert "cannot fetch" in result.output
+
+
+def test_sync_problems_are_german_on_jetzt_synchronisieren_and_english_on_the_cli(
+    workspace: Workspace, cli: CliRun
+) -> None:
+    from tests.web_support import with_settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with_settings(workspace, web_remote=True, web_url="http://newsletter.example.org")
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        plain = desk.post(client, "/abgleich", back="/").text
+        with_settings(workspace, web_url=nowhere)
+        down = desk.post(client, "/abgleich", back="/").text
+    assert "braucht also https" in plain
+    assert "Der Webserver ist nicht erreichbar" in down
+    assert "Klicken Sie später noch einmal auf Jetzt synchronisieren" in down
+    assert "cannot reach" not in down and "needs https" not in plain
+    result = cli("sync")
+    assert result.exit_code == 1
+    assert "cannot reach the web server" in result.stderr
