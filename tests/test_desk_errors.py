@@ -284,3 +284,34 @@ def test_sync_problems_are_german_on_jetzt_synchronisieren_and_english_on_the_cl
     result = cli("sync")
     assert result.exit_code == 1
     assert "cannot reach the web server" in result.stderr
+
+
+def test_relay_refusals_during_versand_are_german_on_the_desk_and_english_on_the_cli(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+    from tests.deliver_support import ScriptedSink
+
+    seen: dict[str, str] = {}
+    scripts = {
+        "sender": {"mail": lambda call: "553 5.7.1 Sender address rejected"},
+        "recipients": {"rcpt": lambda call: "550 5.7.1 Relaying denied"},
+    }
+    for name, script in scripts.items():
+        with ScriptedSink(**script) as sink:  # type: ignore[arg-type]
+            workspace = sending_workspace(tmp_path / name, sink, "1000/s")
+            with desk_running(workspace.root) as desk:
+                client = desk.client()
+                assert desk.post(client, f"/ausgaben/{SLUG}/versand").status_code == 303
+                seen[name] = wait_for_error(desk, client)
+            if name == "sender":
+                result = CliRunner().invoke(
+                    app, ["--workspace", str(workspace.root), "send", SLUG, "--yes"]
+                )
+                assert result.exit_code == 1
+                assert "refuses our sender address" in result.output
+    assert "lehnt unsere Absenderadresse ab (553 5.7.1" in seen["sender"]
+    assert "hat die ersten" in seen["recipients"] and "keinen angenommen" in seen["recipients"]
+    assert "refuse" not in seen["sender"] + seen["recipients"]
