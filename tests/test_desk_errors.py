@@ -185,3 +185,133 @@ def test_render_warnings_are_german_on_the_issue_page_and_english_on_the_cli(
     assert "no preheader" not in page
     result = CliRunner().invoke(app, ["--workspace", str(workspace.root), "render", "2026-11"])
     assert "no preheader" in result.output
+
+
+def test_member_add_unsubscribe_forget_problems_are_german_on_the_desk(
+    workspace: Workspace, cli: CliRun
+) -> None:
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        bad = desk.post(client, "/mitglieder/hinzufuegen", email="anna@", list="mitglieder").text
+        empty = desk.post(client, "/mitglieder/abmelden", email="  ").text
+        forget = desk.post(client, "/mitglieder/vergessen", email="a b@c").text
+        long_name = desk.post(
+            client, "/mitglieder/hinzufuegen", email="anna@example.org", first_name="A" * 300
+        ).text
+        bad_list = desk.post(
+            client, "/mitglieder/hinzufuegen", email="anna@example.org", list="L" * 90
+        ).text
+        done = desk.post(client, "/mitglieder/abmelden", email="bert@example.org")
+        assert done.status_code == 303
+        again = desk.post(client, "/mitglieder/hinzufuegen", email="bert@example.org").text
+    assert "„anna@“ ist keine gültige E-Mail-Adresse" in bad
+    assert "Es wurde keine Adresse angegeben" in empty
+    assert "„a b@c“ ist keine gültige E-Mail-Adresse" in forget
+    assert "Der Vorname ist länger als 200 Zeichen" in long_name
+    assert f"„{'L' * 90}“ kann kein Listenname sein" in bad_list
+    assert "darf nicht wieder in mitglieder aufgenommen werden" in again
+    for page in (bad, empty, forget, long_name, bad_list, again):
+        assert "not a usable" not in page and "must not be" not in page
+        assert "cannot be a list name" not in page and "longer than" not in page
+    result = cli("members", "add", "anna@")
+    assert result.exit_code == 1
+    assert '"anna@" is not a usable e-mail address' in result.output
+
+
+def test_gather_problems_are_german_on_neue_ausgabe_and_english_on_the_cli(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+    from newsletter.demo import demo_workspace
+    from newsletter.issue import SentMark, write_sent_mark
+    from tests.web_support import NOW
+
+    workspace = demo_workspace(tmp_path / "ws", 2525)
+    settings = workspace.settings_file.read_text(encoding="utf-8")
+    write_sent_mark(workspace.issues_dir / "2026-11", SentMark(NOW, "0" * 64))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nobody listens here once the socket is closed
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        sent = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="2026-11").text
+        slug = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="a b").text
+        workspace.settings_file.write_text(
+            settings.replace('path = "posts"', 'path = "fehlt"'), encoding="utf-8"
+        )
+        folder = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="2026-12").text
+        workspace.settings_file.write_text(
+            settings.replace(
+                'type = "folder"\npath = "posts"',
+                f'type = "feed"\nurl = "http://127.0.0.1:{closed}/feed.xml"',
+            ),
+            encoding="utf-8",
+        )
+        feed = desk.post(client, "/ausgaben/neu", since="2000-01-01", slug="2026-12").text
+    assert "Die Ausgabe 2026-11 wurde am" in sent and "bleibt unverändert" in sent
+    assert "„a b“ kann keine Ausgabe benennen" in slug
+    assert "den Ordner" in folder and "gibt es nicht" in folder
+    assert "ist nicht erreichbar" in feed
+    for page in (sent, slug, folder, feed):
+        assert "cannot" not in page and "frozen" not in page and "does not exist" not in page
+    result = CliRunner().invoke(
+        app, ["--workspace", str(workspace.root), "gather", "--since", "2000-01-01"]
+    )
+    assert result.exit_code == 1
+    assert "cannot fetch" in result.output
+
+
+def test_sync_problems_are_german_on_jetzt_synchronisieren_and_english_on_the_cli(
+    workspace: Workspace, cli: CliRun
+) -> None:
+    from tests.web_support import with_settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with_settings(workspace, web_remote=True, web_url="http://newsletter.example.org")
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        plain = desk.post(client, "/abgleich", back="/").text
+        with_settings(workspace, web_url=nowhere)
+        down = desk.post(client, "/abgleich", back="/").text
+    assert "braucht also https" in plain
+    assert "Der Webserver ist nicht erreichbar" in down
+    assert "Klicken Sie später noch einmal auf Jetzt synchronisieren" in down
+    assert "cannot reach" not in down and "needs https" not in plain
+    result = cli("sync")
+    assert result.exit_code == 1
+    assert "cannot reach the web server" in result.stderr
+
+
+def test_relay_refusals_during_versand_are_german_on_the_desk_and_english_on_the_cli(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from newsletter.cli import app
+    from tests.deliver_support import ScriptedSink
+
+    seen: dict[str, str] = {}
+    scripts = {
+        "sender": {"mail": lambda call: "553 5.7.1 Sender address rejected"},
+        "recipients": {"rcpt": lambda call: "550 5.7.1 Relaying denied"},
+    }
+    for name, script in scripts.items():
+        with ScriptedSink(**script) as sink:  # type: ignore[arg-type]
+            workspace = sending_workspace(tmp_path / name, sink, "1000/s")
+            with desk_running(workspace.root) as desk:
+                client = desk.client()
+                assert desk.post(client, f"/ausgaben/{SLUG}/versand").status_code == 303
+                seen[name] = wait_for_error(desk, client)
+            if name == "sender":
+                result = CliRunner().invoke(
+                    app, ["--workspace", str(workspace.root), "send", SLUG, "--yes"]
+                )
+                assert result.exit_code == 1
+                assert "refuses our sender address" in result.output
+    assert "lehnt unsere Absenderadresse ab (553 5.7.1" in seen["sender"]
+    assert "hat die ersten" in seen["recipients"] and "keinen angenommen" in seen["recipients"]
+    assert "refuse" not in seen["sender"] + seen["recipients"]

@@ -259,6 +259,8 @@ def plan_gather(workspace: Workspace, request: GatherRequest, now: datetime) -> 
         raise IssueError(
             f'"{slug}" cannot name an issue',
             'use letters, digits, "-", "_" and "." only, like "2026-11" or "2026-11-extra"',
+            key="gather_bad_slug",
+            params={"slug": slug},
         )
     folder = workspace.issues_dir / slug
     mark = read_sent_mark(folder)
@@ -268,6 +270,12 @@ def plan_gather(workspace: Workspace, request: GatherRequest, now: datetime) -> 
             "gather leaves it alone",
             f"gather into a new issue instead: newsletter gather --slug "
             f"{suggest_slug(workspace, slug)}",
+            key="gather_issue_sent",
+            params={
+                "slug": slug,
+                "day": f"{mark.started_at:%d.%m.%Y}",
+                "free": suggest_slug(workspace, slug),
+            },
         )
     history = sent_history(workspace, exclude=folder.resolve())
     return GatherPlan(

@@ -77,6 +77,8 @@ class RelayGuard:
                 f"the SMTP server keeps refusing to take more messages ({reason}); "
                 f"the send stopped after pausing {self._paused_total / 60:.0f} min",
                 "the rest is still pending: run send again later (perhaps with a lower rate)",
+                key="send_keeps_refusing",
+                params={"reply": reason, "minutes": f"{self._paused_total / 60:.0f}"},
             )
         self._paused_total += seconds
         self._first_ticket_after_pause = self._tickets

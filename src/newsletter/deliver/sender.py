@@ -442,6 +442,8 @@ class _Run:
             f"and accepted none ({reason})",
             "that is the server refusing us, not the members: check username and from in "
             "the settings; nobody was marked failed, everyone is still pending",
+            key="send_recipients_refused",
+            params={"server": self._where, "count": len(self._held), "reply": reason},
         )
         self._held.clear()
 
@@ -510,12 +512,20 @@ class _Run:
             return DeliveryError(
                 f"the SMTP server {self._where} refuses our sender address: {reason}",
                 "check from and envelope_from in [newsletter]; the rest is still pending",
+                key="send_sender_refused",
+                params={"server": self._where, "reply": reason},
             )
         if stage is Stage.CONNECT:
-            return DeliveryError(f"the SMTP server {self._where} refuses connections: {reason}")
+            return DeliveryError(
+                f"the SMTP server {self._where} refuses connections: {reason}",
+                key="send_connections_refused",
+                params={"server": self._where, "reply": reason},
+            )
         return DeliveryError(
             f"the SMTP server {self._where} refuses to take more messages: {reason}",
             "the rest is still pending: run send again later (perhaps with a lower rate)",
+            key="send_too_many",
+            params={"server": self._where, "reply": reason},
         )
 
 

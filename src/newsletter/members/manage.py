@@ -13,6 +13,7 @@ from datetime import datetime
 from newsletter import clock, store
 from newsletter.errors import MemberError
 from newsletter.members.addresses import (
+    MAX_NAME,
     InvalidAddressError,
     clean_name,
     name_too_long,
@@ -45,7 +46,15 @@ def address(given: str) -> str:
     try:
         return normalise_address(given)
     except InvalidAddressError as error:
-        raise MemberError(f'"{given}" is not a usable e-mail address: {error}') from None
+        if not given.strip():
+            raise MemberError(
+                f'"{given}" is not a usable e-mail address: {error}', key="member_no_address"
+            ) from None
+        raise MemberError(
+            f'"{given}" is not a usable e-mail address: {error}',
+            key="member_bad_address",
+            params={"given": given, "reason": str(error)},
+        ) from None
 
 
 def check_list_name(name: str) -> str:
@@ -54,6 +63,8 @@ def check_list_name(name: str) -> str:
         raise MemberError(
             f'"{name}" cannot be a list name',
             f"use up to {_MAX_LIST_NAME} characters on one line, without leading or trailing spaces",
+            key="member_bad_list_name",
+            params={"name": name, "most": _MAX_LIST_NAME},
         )
     return name
 
@@ -109,9 +120,18 @@ def add_member(
     email = address(given)
     moment = _now(now)
     check_list_name(list_name)
-    for label, text in (("first name", first_name), ("last name", last_name), ("name", name)):
+    for field, label, text in (
+        ("first_name", "first name", first_name),
+        ("last_name", "last name", last_name),
+        ("name", "name", name),
+    ):
         if problem := name_too_long(label, text):
-            raise MemberError(problem, "shorten it (a name shows in every message's To: line)")
+            raise MemberError(
+                problem,
+                "shorten it (a name shows in every message's To: line)",
+                key=f"member_long_{field}",
+                params={"most": MAX_NAME},
+            )
     with db.transaction():
         found = store.find_list(db, list_name)
         mailing_list = found or store.create_list(db, list_name, moment)
@@ -132,6 +152,8 @@ def add_member(
             raise MemberError(
                 f"{email} must not be re-added to {mailing_list.name}: {why} before",
                 "add --resubscribe only if they asked you to receive the newsletter again",
+                key=f"member_no_readd_{why}",
+                params={"email": email, "list": mailing_list.name},
             )
         store.insert_members(db, [data], moment)
         store.update_member_names(db, [_merged(member, data)] if member else [])
@@ -167,7 +189,11 @@ def remove_member(db: store.Database, given: str, list_name: str) -> None:
             (s for s in store.subscriptions_of(db, member.id) if s.list_id == mailing_list.id), None
         ) if member else None  # fmt: skip
         if subscription is None:
-            raise MemberError(f"{email} is not on the list {mailing_list.name}")
+            raise MemberError(
+                f"{email} is not on the list {mailing_list.name}",
+                key="member_not_on_list",
+                params={"email": email, "list": mailing_list.name},
+            )
         store.delete_subscription(db, subscription.id)
 
 

@@ -78,11 +78,26 @@ def read_feed_file(path: Path, label: str, max_bytes: int) -> bytes:
             raise SourceError(f"{where}: {path} is larger than {max_bytes // 1024 // 1024} MB")
         return path.read_bytes()
     except FileNotFoundError:
-        raise SourceError(f"{where}: file {path} not found", fix) from None
+        raise SourceError(
+            f"{where}: file {path} not found",
+            fix,
+            key="feed_file_missing",
+            params={"label": label, "path": path},
+        ) from None
     except IsADirectoryError:
-        raise SourceError(f"{where}: {path} is a folder, not a feed file", fix) from None
+        raise SourceError(
+            f"{where}: {path} is a folder, not a feed file",
+            fix,
+            key="feed_file_is_folder",
+            params={"label": label, "path": path},
+        ) from None
     except OSError as error:
-        raise SourceError(f"{where}: cannot read {path} ({error.strerror})", fix) from None
+        raise SourceError(
+            f"{where}: cannot read {path} ({error.strerror})",
+            fix,
+            key="feed_file_unreadable",
+            params={"label": label, "path": path, "reason": error.strerror},
+        ) from None
 
 
 def _feedparser_parse(data: bytes, since: datetime | None = None) -> Any:

@@ -230,7 +230,12 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
         # A redirect urllib does not follow (to file:, or in a loop) says why in its reason.
         redirect = 300 <= error.code < 400
         answer = f"{error.code} {error.reason}" if redirect else _describe_status(error.code)
-        raise SourceError(f"{where}: {url} answered {answer}", fix) from None
+        raise SourceError(
+            f"{where}: {url} answered {answer}",
+            fix,
+            key="feed_answered",
+            params={"label": label, "url": url, "answer": answer},
+        ) from None
     except (urllib.error.URLError, TimeoutError, http.client.HTTPException, OSError) as error:
         reason = error.reason if isinstance(error, urllib.error.URLError) else error
         if isinstance(reason, _DeadlineError):
@@ -238,6 +243,8 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
                 f"{where}: {url} did not send the whole feed within "
                 f"{limits.total_timeout:g} seconds",
                 f"the server is very slow: try again later or {fix}",
+                key="feed_too_slow",
+                params={"label": label, "url": url, "seconds": f"{limits.total_timeout:g}"},
             ) from None
         if isinstance(reason, TimeoutError):
             kind = "connect" if isinstance(reason, _ConnectTimeoutError) else "read"
@@ -245,8 +252,15 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
             raise SourceError(
                 f"{where}: {url} did not answer within {seconds:g} seconds ({kind} timeout)",
                 f"try again later or {fix}",
+                key="feed_timeout",
+                params={"label": label, "url": url, "seconds": f"{seconds:g}"},
             ) from None
-        raise SourceError(f"{where}: cannot fetch {url} ({reason})", fix) from None
+        raise SourceError(
+            f"{where}: cannot fetch {url} ({reason})",
+            fix,
+            key="feed_unreachable",
+            params={"label": label, "url": url, "reason": str(reason)},
+        ) from None
     cache.store(final_url, answered, data)
     return Fetched(data, from_cache=False)
 

@@ -55,6 +55,8 @@ class FolderSource:
             raise SourceError(
                 f'folder source "{self.label}": {folder} {what}',
                 'create the folder or fix "path" of this source in newsletter.toml',
+                key="source_folder_is_file" if folder.exists() else "source_folder_missing",
+                params={"label": self.label, "path": folder},
             )
         return sorted(
             path

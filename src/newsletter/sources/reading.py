@@ -128,6 +128,8 @@ class SourceReader:
                     "seconds, so it was stopped",
                     "it is far too big or broken: check it, or leave it out of newsletter.toml "
                     "for now",
+                    key="source_too_slow",
+                    params={"label": source.label, "seconds": f"{self.budget:g}"},
                 )
             try:
                 value = receive.recv()

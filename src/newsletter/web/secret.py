@@ -31,6 +31,8 @@ def sync_secret(workspace: Workspace, environ: Mapping[str, str] | None = None) 
             raise WebError(
                 f"{SYNC_SECRET_ENV} is shorter than {_MIN_CHARS} characters",
                 'make one with: python -c "import secrets; print(secrets.token_hex(32))"',
+                key="sync_secret_short",
+                params={"name": SYNC_SECRET_ENV, "most": _MIN_CHARS},
             )
         return given
     key = load_keys(workspace, environ=env).unsubscribe

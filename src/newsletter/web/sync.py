@@ -54,6 +54,8 @@ def sync_client(
             f"web_url is {settings.web_url}: sync sends the shared secret and members' "
             "unsubscribes, so it needs https (plain http only to this machine)",
             "put the web server behind HTTPS and write web_url with https://",
+            key="sync_needs_https",
+            params={"url": settings.web_url},
         )
     return httpx.Client(
         base_url=settings.web_url,
@@ -84,6 +86,7 @@ def run_sync(
                 raise WebError(
                     "the web server does not forget acknowledged events",
                     "update newsletter on the web server to the version the office runs",
+                    key="sync_events_again",
                 )
             seen.update(event.id for event in events)
             for event in events:
@@ -125,7 +128,11 @@ def _pull(client: httpx.Client, batch: int) -> list[WebEvent]:
     data = _request(client, "GET", EVENTS_PATH, params={"limit": batch})
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
-        raise WebError(f"the web server's answer to {EVENTS_PATH} has no list of events")
+        raise WebError(
+            f"the web server's answer to {EVENTS_PATH} has no list of events",
+            key="sync_bad_answer",
+            params={"where": EVENTS_PATH},
+        )
     return [WebEvent.from_json(event) for event in events]
 
 
@@ -156,7 +163,11 @@ def _push_archive(workspace: Workspace, client: httpx.Client) -> tuple[int, int]
     data = _request(client, "GET", ARCHIVE_PATH)
     remote = data.get("pages") if isinstance(data, dict) else None
     if not isinstance(remote, dict):
-        raise WebError(f"the web server's answer to {ARCHIVE_PATH} has no pages")
+        raise WebError(
+            f"the web server's answer to {ARCHIVE_PATH} has no pages",
+            key="sync_bad_answer",
+            params={"where": ARCHIVE_PATH},
+        )
     changed = [page for page in local.values() if remote.get(page.slug) != page.digest]
     for page in changed:
         _request(client, "PUT", _page_path(page.slug), json=page.to_json())
@@ -176,25 +187,40 @@ def _request(client: httpx.Client, method: str, path: str, **options: Any) -> An
     try:
         response = client.request(method, path, **options)
     except httpx.HTTPError as error:
-        raise WebError(f"cannot reach the web server ({method} {where}): {error}", _AGAIN) from None
+        raise WebError(
+            f"cannot reach the web server ({method} {where}): {error}",
+            _AGAIN,
+            key="sync_unreachable",
+            params={"where": where, "reason": str(error)},
+        ) from None
     if response.status_code == 401:
         raise WebError(
             "the web server refused the sync secret",
             "both machines need the same secrets.toml (or the same NEWSLETTER_SYNC_SECRET); "
             'see web-setup.md ("newsletter docs" shows where)',
+            key="sync_secret_refused",
         )
     if response.status_code == 404 and path == EVENTS_PATH:
         raise WebError(
             f"the web server at {client.base_url} does not offer sync",
             'set web_remote = true in its newsletter.toml and restart "newsletter serve" there',
+            key="sync_not_offered",
+            params={"url": client.base_url},
         )
     if response.status_code != 200:
         raise WebError(
             f"the web server answered {response.status_code} to {method} {where}: "
             f"{response.text[:200].strip()}",
             _AGAIN,
+            key="sync_answered",
+            params={"status": response.status_code, "where": where},
         )
     try:
         return response.json()
     except ValueError:
-        raise WebError(f"the web server's answer to {method} {where} is not JSON", _AGAIN) from None
+        raise WebError(
+            f"the web server's answer to {method} {where} is not JSON",
+            _AGAIN,
+            key="sync_bad_answer",
+            params={"where": where},
+        ) from None
