@@ -16,6 +16,7 @@ from newsletter.cli import app
 from newsletter.mailsink import MailSink
 from newsletter.scaffold import create_workspace
 from newsletter.workspace import Workspace
+from tests.test_gather_support import FeedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = bool(os.environ.get("CI"))
@@ -44,6 +45,13 @@ def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
     """A real aiosmtpd server on 127.0.0.1 at a free port, keeping what it receives."""
     with MailSink(tmp_path / "received") as sink:
         yield sink
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """The fixture feeds over real HTTP on 127.0.0.1 (test_gather_support.FeedServer)."""
+    with FeedServer() as running:
+        yield running
 
 
 @pytest.fixture

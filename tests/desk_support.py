@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,3 +43,24 @@ def desk_running(root: Path) -> Iterator[RunningDesk]:
     sock, keys = bind_desk(0)
     with running(make_server(create_app(root, keys)), sock):
         yield RunningDesk(f"http://127.0.0.1:{keys.port}", keys, root)
+
+
+@contextmanager
+def desk_process(root: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`newsletter desk --no-browser` as staff start it, in its own process: the process
+    and the link it printed; killed at the end if it is still running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "--workspace", str(root), "desk", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("Desk: http://127.0.0.1:"), line
+        yield process, line.split(" ", 1)[1].strip()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(15)

@@ -4,14 +4,12 @@ it, only through its own pages, and a refused request changes nothing."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from newsletter.workspace import Workspace
-from tests.desk_support import desk_running
+from tests.desk_support import desk_process, desk_running
 from tests.web_support import with_settings
 
 
@@ -154,32 +152,11 @@ def test_an_unexpected_error_shows_a_short_message_is_logged_and_the_desk_goes_o
 
 
 def test_ctrl_c_ends_the_desk_with_exit_code_0(workspace: Workspace) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "newsletter",
-            "--workspace",
-            str(workspace.root),
-            "desk",
-            "--no-browser",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("Desk: http://127.0.0.1:")
-        assert "?token=" in line
-        link = line.split(" ", 1)[1].strip()
+    with desk_process(workspace.root) as (process, link):
+        assert "?token=" in link
         assert httpx.get(link, timeout=10).status_code == 303  # serving by now
         process.send_signal(signal.SIGINT)
         assert process.wait(15) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_the_desk_listens_on_127_0_0_1_only(workspace: Workspace) -> None:

@@ -20,7 +20,7 @@ from newsletter.members.manage import plan_file_import
 from newsletter.members.readers import open_member_file
 from newsletter.rendering import build_issue
 from newsletter.workspace import Workspace
-from tests.desk_support import RunningDesk, desk_running
+from tests.desk_support import RunningDesk, desk_process, desk_running
 from tests.web_support import NOW
 
 SLUG = "2026-11"
@@ -129,30 +129,12 @@ def test_closing_the_desk_mid_send_stops_it_safely_and_the_cli_goes_on(
     tmp_path: Path, mail_sink: MailSink
 ) -> None:
     import signal
-    import subprocess
-    import sys
 
     from newsletter.deliver import journal
 
     workspace = sending_workspace(tmp_path / "ws", mail_sink, "2/s")
     count = members_on_list(workspace)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "newsletter",
-            "--workspace",
-            str(workspace.root),
-            "desk",
-            "--no-browser",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        link = process.stdout.readline().split(" ", 1)[1].strip()
+    with desk_process(workspace.root) as (process, link):
         base = link.split("/?")[0]
         token = link.split("token=")[1]
         port = base.rsplit(":", 1)[1]
@@ -172,9 +154,6 @@ def test_closing_the_desk_mid_send_stops_it_safely_and_the_cli_goes_on(
         assert process.wait(60) == 0
         assert process.stderr is not None
         assert f"Stopped the send of {SLUG} safely" in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
     with store.open_database(workspace.database_path) as db:
         status = journal.status(db, SLUG)
     assert status.sending == 0 and status.uncertain == ()  # nothing left in doubt

@@ -27,12 +27,6 @@ from .test_gather_support import (
 
 
 @pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
-
-
-@pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: FeedServer) -> Workspace:
     """The fixture post folder and the RSS 2.0 fixture feed over HTTP, on 2026-11-20."""
     fixed_clock(monkeypatch)

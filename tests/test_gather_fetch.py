@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from newsletter.sources.fetch import FetchLimits, fetch
 from .test_gather_support import FEEDS, SITE_URL, FeedServer
 
 FAST = FetchLimits(connect_timeout=1.0, read_timeout=0.3, max_bytes=1024 * 1024, total_timeout=1.5)
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
 
 
 def feed(url: str, cache: Path) -> FeedSource:

@@ -4,7 +4,6 @@ the issue's content, the subject's month, and issue.md as staff write it."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -27,12 +26,6 @@ from .test_gather_support import (
     make_workspace,
     run_gather,
 )
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
 
 
 @pytest.fixture
