@@ -34,6 +34,7 @@ from newsletter.members.manage import address
 from newsletter.messages.compose import new_message_id, sender_address
 from newsletter.messages.dryrun import DryRun, dry_run
 from newsletter.messages.signing import load_signer, signs_for
+from newsletter.messages.stream import fill_all
 from newsletter.messages.template import MessageTemplate, build_template
 from newsletter.render.build import build_hash, check_build_current, load_build
 from newsletter.rendering import SAMPLE_SUBSCRIPTION_ID, Build, build_issue
@@ -266,13 +267,12 @@ def _send(
         log = journal.Journal(db, plan.slug, now=clock, on_sent=mark_sent)
 
         def messages() -> Iterator[Outgoing]:
-            for delivery in journal.due(db, plan.slug, plan.list_id):
+            due = journal.due(db, plan.slug, plan.list_id)
+            for delivery, message in fill_all(template, due, _recipient, date=clock):
                 if stop():
                     return
-                try:
-                    message = template.fill(delivery.recipient, date=clock())
-                except MessageError as error:
-                    log.unbuildable(delivery.id, str(error))
+                if isinstance(message, MessageError):
+                    log.unbuildable(delivery.id, str(message))
                     continue
                 yield Outgoing(delivery.id, _verp(message.envelope, delivery), message.message_id)
 
@@ -304,6 +304,10 @@ class _Unrecorded:
 
     def close(self) -> None:
         pass
+
+
+def _recipient(delivery: journal.Delivery) -> Recipient:
+    return delivery.recipient
 
 
 def _test_recipients(addresses: Iterable[str]) -> list[Recipient]:

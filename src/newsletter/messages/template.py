@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -83,6 +83,12 @@ class MemberMessage:
     envelope: Envelope  # envelope sender and recipient (punycode domain), the DATA block
     message_id: str
     needs_smtputf8: bool  # a non-ASCII local part: only a server with SMTPUTF8 takes it
+
+    def signed(self, signature: bytes) -> MemberMessage:
+        """The message with ``signature`` (DKIM-Signature header lines) in front."""
+        # The signature's lines start with "DKIM" or a space: nothing to dot-stuff.
+        envelope = replace(self.envelope, data=signature + self.envelope.data)
+        return replace(self, envelope=envelope)
 
 
 class _Member(NamedTuple):
@@ -157,18 +163,30 @@ class MessageTemplate:
         to the mail provider). Raises MessageError when the member's address is not one
         at all (no "@", a domain that is not valid).
         """
+        message, values = self.fill_unsigned(member, date=date, message_id=message_id)
+        return message if self.signer is None else message.signed(self.signature(values))
+
+    def fill_unsigned(
+        self, member: Recipient, *, date: datetime, message_id: str | None = None
+    ) -> tuple[MemberMessage, list[bytes]]:
+        """``fill`` without the DKIM signatures: the message, and the values
+        ``signature`` signs it for (``message.signed(template.signature(values))``)."""
         filled = self._member(member, date, message_id)
         # Only a body's field can start a line with "."; a header line never does.
         headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
         block = self.block_skeleton.filled(headers + [_stuffed(value) for value in fields])
-        if self.signer is not None:
-            # The signature's header lines start with "DKIM" or a space: nothing to stuff.
-            block = self.signer.sign_parts(self.skeleton.parts_of(filled.values)) + block
-        return MemberMessage(
+        message = MemberMessage(
             envelope=Envelope(self.envelope_sender, filled.recipient, block),
             message_id=filled.message_id,
             needs_smtputf8=not filled.recipient.rpartition("@")[0].isascii(),
         )
+        return message, filled.values
+
+    def signature(self, values: list[bytes]) -> bytes:
+        """The DKIM-Signature header lines of the message filled with ``values``."""
+        if self.signer is None:
+            raise TypeError("this template has no DKIM signer")
+        return self.signer.sign_parts(self.skeleton.parts_of(values))
 
     def message(self, member: Recipient, *, date: datetime, message_id: str | None = None) -> bytes:
         """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""

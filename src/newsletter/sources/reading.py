@@ -1,11 +1,8 @@
 """Reading all sources at once: each in a process of its own, where the system can fork.
 
 Parsing a big feed is pure Python (feedparser), so threads would only take turns on one
-core; processes use every core and overlap the waits for slow servers as well. A forked
-worker shares everything the parent has loaded and starts in milliseconds. Without fork
-(Windows; macOS, whose system libraries do not survive it) a worker would start Python and
-import everything again, which costs more than it saves on the small feeds of an office,
-so there the sources are read one after the other.
+core; processes use every core and overlap the waits for slow servers as well. Without
+fork (see forking.py) the sources are read one after the other.
 
 A worker is also a limit on work: a source still being read after ``TIME_BUDGET`` seconds
 (an input no structural limit foresaw) is ended, and gather says which one. So even a
@@ -14,12 +11,8 @@ single source is read in a worker where the system can fork.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
-import signal
-import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
@@ -29,49 +22,22 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 
 from newsletter.errors import SourceError
+from newsletter.forking import become_worker, can_fork
 from newsletter.sources.contract import Source, SourceResult
 
 
 def can_read_in_parallel() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+    return can_fork()
 
 
 # Per source, from the start of the gather: past the 60 s download deadline (fetch.py)
 # and the few seconds a 20 MB feed or a folder of thousands of posts takes to read.
 TIME_BUDGET = 120.0
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-_PARENT_CHECK_SECONDS = 1.0
-
-
-def _end_with_parent(parent: int) -> None:
-    """The worker ends when the gather that forked it does, even by kill -9.
-
-    Otherwise it would fetch on for nobody, or wait for ever on a full result pipe that
-    the other workers, forked with copies of its reading end, keep open. Linux kills it
-    at once (PR_SET_PDEATHSIG); elsewhere a thread notices that its parent has changed.
-    """
-    if sys.platform == "linux":
-        with suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # Also when the parent died before the line above: the worker then has a new parent.
-    if os.getppid() != parent:
-        os._exit(1)
-    if sys.platform != "linux":
-
-        def watch() -> None:
-            while os.getppid() == parent:
-                time.sleep(_PARENT_CHECK_SECONDS)
-            os._exit(1)
-
-        threading.Thread(target=watch, daemon=True).start()
 
 
 def _read(source: Source, since: datetime | None, answer: Connection, parent: int) -> None:
     """In the worker: the source's result or its exception, whichever it comes to."""
-    _end_with_parent(parent)
-    # Ctrl-C reaches the whole process group; the parent alone answers it and ends the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    become_worker(parent)
     outcome: SourceResult | BaseException
     try:
         outcome = source.collect(since)
