@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
@@ -44,6 +45,7 @@ ALSO_SIGNED: tuple[bytes, ...] = (b"reply-to", b"mime-version", b"content-type")
 
 _LF = ord("\n")
 _SHARED = 1024  # parts at least this long are kept canonicalised (the message's bulk)
+_KNOWN_FIELDS = 256
 _PROBE = b"From: probe@example.org\r\nSubject: probe\r\n\r\nprobe\r\n"
 _WSP_RUN = re.compile(rb"[ \t]+")
 _FIELD_START = re.compile(rb"\r\n(?![ \t])")
@@ -77,6 +79,11 @@ class DkimSigner:
     keys: tuple[DkimKey, ...]  # RSA first, then Ed25519
     # The canonical form of the parts every message of a template shares (see sign_parts).
     _canonical: dict[bytes, bytes] = field(default_factory=dict, compare=False, repr=False)
+    # Header fields seen, up to _KNOWN_FIELDS: the first messages' fields, which include
+    # all those every message shares.
+    _fields: dict[bytes, _Field] = field(default_factory=dict, compare=False, repr=False)
+    # The h= tag for each list of signed names seen (one in a send: all messages alike).
+    _h: dict[tuple[bytes, ...], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     def sign(self, message: bytes) -> bytes:
         """The message (CRLF line ends) with its DKIM-Signature headers in front."""
@@ -92,11 +99,16 @@ class DkimSigner:
         message = b"".join(parts) if len(parts) != 1 else parts[0]
         end = message.find(b"\r\n\r\n")
         head = message if end < 0 else message[:end]
-        fields = _header_fields(head)
+        fields = [self._field(field_) for field_ in _header_fields(head)]
         names = _signed_names(fields)
         signed = b"".join(_select(fields, names))
         body_hash = base64.b64encode(self._body_hash(parts, message, end))
-        return b"".join(self._header(key, names, signed, body_hash) for key in self.keys)
+        h = self._h.get(names)
+        if h is None:
+            h = _folded_names(names)
+            if len(self._h) < _KNOWN_FIELDS:
+                self._h[names] = h
+        return b"".join(self._header(key, h, signed, body_hash) for key in self.keys)
 
     def _body_hash(self, parts: Sequence[bytes], message: bytes, end: int) -> bytes:
         if end < 0:
@@ -124,6 +136,16 @@ class DkimSigner:
             digest.update(piece)
         return digest.digest()
 
+    def _field(self, field_: bytes) -> _Field:
+        """The header field's name and canonical form; most fields are the same in every
+        message of a send (From, Subject, List-Id, ...), so they are worked out once."""
+        known = self._fields.get(field_)
+        if known is None:
+            known = _Field(_name(field_), canonical_header(field_))
+            if len(self._fields) < _KNOWN_FIELDS:
+                self._fields[field_] = known
+        return known
+
     def _shared(self, part: bytes) -> bytes:
         canonical = self._canonical.get(part)
         if canonical is None:
@@ -132,11 +154,11 @@ class DkimSigner:
                 self._canonical[part] = canonical
         return canonical
 
-    def _header(self, key: DkimKey, names: Sequence[bytes], signed: bytes, bh: bytes) -> bytes:
+    def _header(self, key: DkimKey, h: bytes, signed: bytes, bh: bytes) -> bytes:
         unsigned = (
             b"DKIM-Signature: v=1; a=" + key.algorithm.encode() + b"; c=relaxed/relaxed;\r\n"
             b" d=" + self.domain + b"; s=" + key.selector + b";\r\n"
-            b" h=" + _folded_names(names) + b";\r\n"
+            b" h=" + h + b";\r\n"
             b" bh=" + bh + b";\r\n"
             b" b="
         )
@@ -168,30 +190,34 @@ def _name(field_: bytes) -> bytes:
     return field_.partition(b":")[0].rstrip(b" \t").lower()
 
 
-def _signed_names(fields: Sequence[bytes]) -> list[bytes]:
+class _Field(NamedTuple):
+    name: bytes  # lower case
+    canonical: bytes
+
+
+def _signed_names(fields: Sequence[_Field]) -> tuple[bytes, ...]:
     counts: dict[bytes, int] = {}
     for field_ in fields:
-        name = _name(field_)
-        counts[name] = counts.get(name, 0) + 1
+        counts[field_.name] = counts.get(field_.name, 0) + 1
     names: list[bytes] = []
     for name in OVER_SIGNED:
         names.extend([name] * (counts.get(name, 0) + 1))
     for name in ALSO_SIGNED:
         names.extend([name] * counts.get(name, 0))
-    return names
+    return tuple(names)
 
 
-def _select(fields: Sequence[bytes], names: Sequence[bytes]) -> list[bytes]:
+def _select(fields: Sequence[_Field], names: Sequence[bytes]) -> list[bytes]:
     """RFC 6376 5.4.2: each name takes that header's instances from the bottom up; a
     name beyond them (the over-signing) adds nothing."""
     by_name: dict[bytes, list[bytes]] = {}
     for field_ in fields:
-        by_name.setdefault(_name(field_), []).append(field_)
+        by_name.setdefault(field_.name, []).append(field_.canonical)
     chosen = []
     for name in names:
         instances = by_name.get(name)
         if instances:
-            chosen.append(canonical_header(instances.pop()))
+            chosen.append(instances.pop())
     return chosen
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -87,8 +87,9 @@ class MemberMessage:
     def signed(self, signature: bytes) -> MemberMessage:
         """The message with ``signature`` (DKIM-Signature header lines) in front."""
         # The signature's lines start with "DKIM" or a space: nothing to dot-stuff.
-        envelope = replace(self.envelope, data=signature + self.envelope.data)
-        return replace(self, envelope=envelope)
+        envelope = self.envelope
+        signed = Envelope(envelope.sender, envelope.recipient, signature + envelope.data)
+        return MemberMessage(signed, self.message_id, self.needs_smtputf8)
 
 
 class _Member(NamedTuple):
