@@ -6,8 +6,9 @@ What ``send`` calls (see each module for the details):
 2. ``template.build_template(render.build.load_build(issue_dir), settings.newsletter,
    issue=slug, list_name=..., unsubscribe_key=keys.unsubscribe, signer=...)``, once per
    run (``subject_prefix="[TEST] "`` for ``--test``);
-3. per delivery, ``template.fill(delivery.recipient, date=now)`` gives a ``MemberMessage``
-   whose ``envelope`` and ``message_id`` make ``deliver.sender.Outgoing``; a
-   ``MessageError`` fails that member only;
+3. ``stream.fill_all(template, deliveries, recipient, date=clock)`` gives each delivery's
+   ``MemberMessage`` (``template.fill``, the DKIM signatures made in a worker beside the
+   sending) whose ``envelope`` and ``message_id`` make ``deliver.sender.Outgoing``; a
+   ``MessageError`` in a message's place fails that member only;
 4. ``--dry-run``: ``dryrun.dry_run(template, members, date=now, folder=...)`` instead.
 """

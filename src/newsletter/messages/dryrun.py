@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newsletter.errors import MessageError
+from newsletter.messages.stream import fill_all
 from newsletter.messages.template import MessageTemplate
 from newsletter.store.records import Recipient
 from newsletter.wire import EnvelopeError, envelope_address
@@ -49,12 +50,15 @@ def dry_run(
     built = total = 0
     smtputf8: list[str] = []
     problems: list[Problem] = []
-    for number, member in enumerate(members, start=1):
+    numbered = enumerate(members, start=1)
+    for (number, member), message in fill_all(template, numbered, _member, date=lambda: date):
+        if isinstance(message, MessageError):
+            problems.append(Problem(member.email, str(message)))
+            continue
         try:
-            message = template.fill(member, date=date)
             # What the transport would refuse for this member, asked here already.
             envelope_address(message.envelope.recipient)
-        except (MessageError, EnvelopeError) as error:
+        except EnvelopeError as error:
             problems.append(Problem(member.email, str(error)))
             continue
         built += 1
@@ -66,3 +70,7 @@ def dry_run(
             eml = template.message(member, date=date).replace(b"\r\n", b"\n")
             (folder / f"{number:06d}-{name}.eml").write_bytes(eml)
     return DryRun(built, total, tuple(smtputf8), tuple(problems))
+
+
+def _member(numbered: tuple[int, Recipient]) -> Recipient:
+    return numbered[1]
