@@ -84,14 +84,15 @@ def fill_all(
             except MessageError as error:
                 yield item, error
         return
-    pending = iter(items)
+    pending: Iterator[T] | None = iter(items)
     batches: deque[_Batch[T]] = deque([_Batch()])
     ahead = 0  # filled, not taken
     with _Signer(template) as signer:
         while True:
-            while ahead < AHEAD * BATCH:
+            while pending is not None and ahead < AHEAD * BATCH:
                 item = next(pending, _END)
                 if item is _END:
+                    pending = None
                     break
                 batches[-1].filled.append(_fill(template, item, recipient, date))
                 ahead += 1
@@ -105,8 +106,10 @@ def fill_all(
                 signer.hand_over(first)
             filled = first.filled.popleft()
             ahead -= 1
-            if not first.filled and len(batches) > 1:
+            if not first.filled:
                 batches.popleft()
+                if not batches:
+                    batches.append(_Batch())
             if filled.request is None:
                 assert isinstance(filled.message, MessageError)
                 yield filled.item, filled.message
