@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import dkim
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -20,9 +21,10 @@ import dns.rrset
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from newsletter.deliverability import DnsPython, Report, Verdict, run_check
+from newsletter.deliverability import DnsPython, Finding, Report, Verdict, run_check
+from newsletter.messages.signing import load_signer
 from newsletter.settings import Settings, load_settings
 from tests.deliver_support import ScriptedSink, self_signed_certificate, server_tls
 
@@ -379,3 +381,165 @@ def test_no_dns_answer_is_a_warning_not_a_verdict(
     assert all(f.verdict is Verdict.WARNING for f in dns_findings)
     assert "could not look up: no answer for example.org (TXT)" in dns_findings[0].message
     assert not report.failed
+
+
+# ---------------------------------------------------------------- Ed25519 (RFC 8463)
+
+ED_NAME = "nl2026-ed25519._domainkey.example.org"
+
+
+def _ed25519_key() -> tuple[bytes, str, str]:
+    """A private key (PEM), its raw public half as RFC 8463's p= and, as `openssl pkey
+    -pubout` gives it, in SubjectPublicKeyInfo form."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key()
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    spki = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem, base64.b64encode(raw).decode(), base64.b64encode(spki).decode()
+
+
+@pytest.fixture(scope="module")
+def ed25519_key() -> tuple[bytes, str, str]:
+    return _ed25519_key()
+
+
+def with_ed25519(root: Path, pem: bytes) -> Settings:
+    """The settings with ``ed25519_key_file`` added to [dkim] (the file's last table)."""
+    (root / "dkim-ed25519.pem").write_bytes(pem)
+    file = root / "newsletter.toml"
+    text = file.read_text(encoding="utf-8") + 'ed25519_key_file = "dkim-ed25519.pem"\n'
+    file.write_text(text, encoding="utf-8")
+    return load_settings(file)
+
+
+def ed25519_findings(report: Report) -> list[Finding]:
+    return [f for f in report.findings if ED_NAME in f.message]
+
+
+def test_a_matching_ed25519_record_passes_and_is_what_a_verifier_takes(
+    root: Path, mail_sink: Any, public_key: Any, ed25519_key: Any
+) -> None:
+    rsa_pem, rsa_public = public_key
+    pem, public, _ = ed25519_key
+    settings_for(root, mail_sink.port, rsa_pem, smtp=LOCAL)
+    settings = with_ed25519(root, pem)
+    record = f"v=DKIM1; k=ed25519; p={public}"
+    zone = {**good_records(rsa_public), (ED_NAME, "TXT"): [txt(record)]}
+    with DnsServer(zone) as server:
+        report = run_check(settings, lambda: None, server.dns())
+    assert not report.failed, report
+    [finding] = ed25519_findings(report)
+    assert (finding.topic, finding.verdict) == ("DKIM", Verdict.OK)
+    assert finding.message == f"{ED_NAME} matches dkim-ed25519.pem"
+    assert f"{ED_NAME} TXT" in server.queries
+    # The RSA record is still checked, on its own line.
+    assert any(
+        f.message.startswith("nl2026._domainkey.example.org matches") for f in report.findings
+    )
+    # The record check accepts is the one dkimpy verifies our Ed25519 signature against.
+    assert settings.dkim is not None
+    signed = load_signer(settings.dkim).sign(b"From: a@example.org\r\nSubject: s\r\n\r\nbody\r\n")
+    assert dkim.DKIM(signed).verify(idx=1, dnsfunc=lambda name, timeout=5: record.encode())
+
+
+@pytest.mark.parametrize(
+    ("record", "says"),
+    [
+        (None, f"no DKIM record at {ED_NAME}"),
+        ("v=DKIM1; k=rsa; p={public}", f"the DKIM record at {ED_NAME} says k=rsa, not k=ed25519"),
+        ("v=DKIM1; p={public}", "has no k=, which means k=rsa, not k=ed25519"),
+        ("v=DKIM1; k=ed25519; p={other}", "holds another key than dkim-ed25519.pem"),
+        ("v=DKIM1; k=ed25519; p=", f"the DKIM record at {ED_NAME} is revoked (p= is empty)"),
+        ("v=DKIM1; k=ed25519; p={spki}", "as openssl pkey -pubout prints it"),
+    ],
+    ids=["missing", "k=rsa", "no-k", "other-key", "revoked", "spki-form"],
+)
+def test_a_wrong_ed25519_record_warns_with_the_record_to_publish(
+    root: Path,
+    mail_sink: Any,
+    public_key: Any,
+    ed25519_key: Any,
+    record: str | None,
+    says: str,
+) -> None:
+    rsa_pem, rsa_public = public_key
+    pem, public, spki = ed25519_key
+    other = _ed25519_key()[1]
+    settings_for(root, mail_sink.port, rsa_pem, smtp=LOCAL)
+    settings = with_ed25519(root, pem)
+    zone = good_records(rsa_public)
+    if record is not None:
+        zone[(ED_NAME, "TXT")] = [txt(record.format(public=public, other=other, spki=spki))]
+    with DnsServer(zone) as server:
+        report = run_check(settings, lambda: None, server.dns())
+    [finding] = ed25519_findings(report)
+    assert (finding.topic, finding.verdict) == ("DKIM", Verdict.WARNING), finding
+    assert says in finding.message
+    assert "every Ed25519 signature broken" in finding.message
+    assert f'publish a TXT record at {ED_NAME} with the value "v=DKIM1; k=ed25519; p={public}"' in (
+        finding.fix
+    )
+    # The RSA signature still passes, so mail arrives: a warning, not a failure.
+    assert not report.failed, report
+
+
+def test_without_an_ed25519_key_nothing_about_it_is_checked(
+    root: Path, mail_sink: Any, public_key: Any
+) -> None:
+    pem, public = public_key
+    settings = settings_for(root, mail_sink.port, pem, smtp=LOCAL)
+    with DnsServer(good_records(public)) as server:
+        report = run_check(settings, lambda: None, server.dns())
+    assert not any("ed25519" in f.message.lower() for f in report.findings), report
+    assert not any("ed25519" in query for query in server.queries)
+    assert [f.verdict for f in report.findings if f.topic == "DKIM"] == [Verdict.OK]
+
+
+def test_an_unusable_ed25519_key_fails_on_its_own_line(
+    root: Path, mail_sink: Any, public_key: Any
+) -> None:
+    pem, public = public_key
+    settings_for(root, mail_sink.port, pem, smtp=LOCAL)
+    settings = with_ed25519(root, pem)  # the RSA key where the Ed25519 one belongs
+    with DnsServer(good_records(public)) as server:
+        report = run_check(settings, lambda: None, server.dns())
+    [finding] = ed25519_findings(report)
+    assert finding.verdict is Verdict.FAIL
+    assert "not a usable Ed25519 private key" in finding.message
+    assert "openssl genpkey -algorithm ed25519" in finding.fix
+    assert report.failed
+    # The RSA record's line is about the RSA key only.
+    assert verdicts(report)["DKIM"] is Verdict.OK
+
+
+def test_the_command_prints_the_ed25519_record_to_publish(
+    cli: Any,
+    root: Path,
+    mail_sink: Any,
+    public_key: Any,
+    ed25519_key: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rsa_pem, rsa_public = public_key
+    pem, public, _ = ed25519_key
+    settings_for(root, mail_sink.port, rsa_pem, smtp=LOCAL)
+    with_ed25519(root, pem)
+    with DnsServer(good_records(rsa_public)) as server:
+        monkeypatch.setattr("newsletter.deliverability.DnsPython", lambda: server.dns())
+        result = cli("check")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    at = lines.index(
+        f"warning  DKIM: no DKIM record at {ED_NAME}: receivers would find every Ed25519 "
+        "signature broken and go by the RSA one alone"
+    )
+    assert lines[at + 1] == (
+        f"         fix: publish a TXT record at {ED_NAME} with the value "
+        f'"v=DKIM1; k=ed25519; p={public}"'
+    )
+    assert lines[-1] == "0 problems that make mail fail, 1 warning"

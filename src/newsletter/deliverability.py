@@ -9,15 +9,19 @@ What counts as a failure: whatever makes receivers reject or fail our messages n
 (no SPF record or a broken one, a DKIM record that is missing or does not match the
 key, a login that does not work, DMARC that would fail for lack of alignment under
 p=quarantine or p=reject). What is a warning: what Gmail and Yahoo ask of bulk senders
-(DMARC at all) or what we cannot decide from here (a relay SPF does not name).
+(DMARC at all), what we cannot decide from here (a relay SPF does not name), and an
+Ed25519 record that is missing or wrong: receivers ignore a broken signature beside a
+good one (RFC 6376 6.1), so the RSA signature alone decides then.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -324,7 +328,8 @@ def _dkim_matches(settings: DkimSettings, record: str) -> str | None:
         b"From: check@" + settings.domain.encode("idna") + b"\r\nSubject: check\r\n\r\ncheck\r\n"
     )
     try:
-        signed = load_signer(settings).sign(message)
+        # The RSA key alone: a broken Ed25519 key is the Ed25519 line's finding, not this one's.
+        signed = load_signer(replace(settings, ed25519_key_file=None)).sign(message)
     except NewsletterError as error:
         return error.message
 
@@ -353,6 +358,101 @@ def check_dkim(dns: Dns, settings: DkimSettings) -> Finding:
     if problem is not None:
         return Finding("DKIM", Verdict.FAIL, f"the DKIM record at {name}: {problem}", publish)
     return Finding("DKIM", Verdict.OK, f"{name} matches {settings.key_file.name}")
+
+
+def _dkim_tags(record: str) -> dict[str, str]:
+    """RFC 6376 3.2: "tag=value" separated by ";"; blanks inside a value (p= may be
+    folded) dropped, tag names in lower case."""
+    tags: dict[str, str] = {}
+    for part in record.split(";"):
+        tag, equals, value = part.partition("=")
+        if equals:
+            tags.setdefault(tag.strip().lower(), "".join(value.split()))
+    return tags
+
+
+def _ed25519_public(settings: DkimSettings) -> bytes | NewsletterError:
+    """The raw 32-byte public half of ``ed25519_key_file`` (RFC 8463's p=), or why not."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from newsletter.messages.signing import load_signer
+
+    try:
+        signer = load_signer(settings)
+    except NewsletterError as error:
+        return error
+    key = next(k.key for k in signer.keys if isinstance(k.key, ed25519.Ed25519PrivateKey))
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+# What `openssl pkey -pubout` puts before the 32 bytes (RFC 8410's SubjectPublicKeyInfo):
+# a record pasted from its output holds the right key in the form RFC 8463 does not take.
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+def check_dkim_ed25519(dns: Dns, settings: DkimSettings) -> Finding:
+    """The Ed25519 key's record (RFC 8463) at "<selector>-ed25519": there, k=ed25519, and
+    p= our key. Compared byte for byte rather than through dkimpy as for RSA: dkimpy
+    verifies Ed25519 only with pynacl, which a plain install does not have."""
+    from newsletter.messages.signing import ed25519_selector
+
+    assert settings.ed25519_key_file is not None
+    key_file = settings.ed25519_key_file.name
+    name = f"{ed25519_selector(settings.selector)}._domainkey.{settings.domain}"
+    public = _ed25519_public(settings)
+    if isinstance(public, NewsletterError):
+        return Finding(
+            "DKIM", Verdict.FAIL, f"cannot check {name}: {public.message}", public.hint or ""
+        )
+    value = f"v=DKIM1; k=ed25519; p={base64.b64encode(public).decode()}"
+    publish = f'publish a TXT record at {name} with the value "{value}"'
+    fails = "receivers would find every Ed25519 signature broken and go by the RSA one alone"
+    records = [
+        tags
+        for tags in map(_dkim_tags, dns.txt(name))
+        if "p" in tags and tags.get("v", "DKIM1") == "DKIM1"
+    ]
+    if not records:
+        return Finding("DKIM", Verdict.WARNING, f"no DKIM record at {name}: {fails}", publish)
+    tags = records[0]
+    kind = tags.get("k", "").lower()
+    if kind != "ed25519":
+        said = f"says k={kind}" if kind else "has no k=, which means k=rsa"
+        return Finding(
+            "DKIM",
+            Verdict.WARNING,
+            f"the DKIM record at {name} {said}, not k=ed25519: {fails}",
+            publish,
+        )
+    if not tags["p"]:
+        return Finding(
+            "DKIM",
+            Verdict.WARNING,
+            f"the DKIM record at {name} is revoked (p= is empty): {fails}",
+            f"{publish}; or, if the key was revoked on purpose, remove ed25519_key_file "
+            "from [dkim]",
+        )
+    try:
+        published = base64.b64decode(tags["p"], validate=True)
+    except binascii.Error:
+        published = None
+    if published == _ED25519_SPKI_PREFIX + public:
+        return Finding(
+            "DKIM",
+            Verdict.WARNING,
+            f"the DKIM record at {name} holds the key of {key_file} as openssl pkey -pubout "
+            f"prints it; RFC 8463 takes only its last 32 bytes: {fails}",
+            publish,
+        )
+    if published != public:
+        return Finding(
+            "DKIM",
+            Verdict.WARNING,
+            f"the DKIM record at {name} holds another key than {key_file}: {fails}",
+            publish,
+        )
+    return Finding("DKIM", Verdict.OK, f"{name} matches {key_file}")
 
 
 # ---------------------------------------------------------------- DMARC
@@ -430,6 +530,8 @@ def run_check(
     dkim = settings.dkim
     if dkim is not None and dkim.key_file.is_file():
         lookups.append(lambda: check_dkim(dns, dkim))
+        if dkim.ed25519_key_file is not None:
+            lookups.append(lambda: check_dkim_ed25519(dns, dkim))
     lookups.append(lambda: check_dmarc(dns, settings))
     for lookup in lookups:
         try:
