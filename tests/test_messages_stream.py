@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from newsletter.errors import MessageError
 from newsletter.forking import can_fork
 from newsletter.messages import stream
-from newsletter.messages.stream import BATCH, fill_all
+from newsletter.messages.stream import BATCH, Digests, Signatures, fill_all
 from newsletter.messages.template import MemberMessage, MessageTemplate
 from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
@@ -117,14 +117,8 @@ def taken(messages: Iterator[Result]) -> tuple[list[Result], list[list[int]]]:
 def assert_ended(*seen: list[int]) -> None:
     """The worker processes seen during a run have ended, and no other runs."""
     assert [pid for pid in {pid for pids in seen for pid in pids} if _alive(pid)] == []
-    # Right after a run, multiprocessing may still list a worker that has ended: _end
-    # joins it while the executor's own thread does, and the one that loses the race
-    # for its exit status returns before the winner has recorded it (a few ms). Once
-    # _end leaves the reaping to the executor, this can be "== []" at once.
-    deadline = time.monotonic() + 0.5
-    while left := multiprocessing.active_children():
-        assert time.monotonic() < deadline, f"{left} outlived the run"
-        time.sleep(0.01)
+    # At once: _end leaves the reaping to the executor and waits for it.
+    assert multiprocessing.active_children() == []
 
 
 @pytest.fixture(autouse=True)
@@ -207,14 +201,14 @@ _real_sign_in_worker = stream._sign_in_worker
 _calls_in_this_process: list[None] = []  # the worker's own copy counts its calls
 
 
-def _dies_on_the_third_call(batch: Sequence[list[bytes]]) -> list[bytes]:
+def _dies_on_the_third_call(batch: Sequence[Digests]) -> list[Signatures]:
     _calls_in_this_process.append(None)
     if len(_calls_in_this_process) == 3:
         os._exit(1)
     return _real_sign_in_worker(batch)
 
 
-def _hangs_on_the_second_call(batch: Sequence[list[bytes]]) -> list[bytes]:
+def _hangs_on_the_second_call(batch: Sequence[Digests]) -> list[Signatures]:
     _calls_in_this_process.append(None)
     if len(_calls_in_this_process) == 2:
         time.sleep(3600)
@@ -222,7 +216,7 @@ def _hangs_on_the_second_call(batch: Sequence[list[bytes]]) -> list[bytes]:
 
 
 def misbehaving(
-    monkeypatch: pytest.MonkeyPatch, worker: Callable[[Sequence[list[bytes]]], list[bytes]]
+    monkeypatch: pytest.MonkeyPatch, worker: Callable[[Sequence[Digests]], list[Signatures]]
 ) -> None:
     """The worker, forked after this, signs with ``worker``: the executor pickles the
     module's function by its name, which the forked test module has too."""

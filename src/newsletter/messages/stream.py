@@ -30,6 +30,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing import connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
@@ -199,17 +200,23 @@ class _Signer:
 
 
 def _end(executor: Executor, *, wait: float) -> None:
-    """Shut the executor down; a worker process that has not ended after ``wait``
-    seconds is killed (its batch is signed here or no longer needed)."""
+    """Shut the executor down; a worker process still running after ``wait`` seconds is
+    killed (its batch is signed here or no longer needed). A thread cannot be killed: a
+    stuck one (never seen: OpenSSL does not hang) is left behind."""
+    if not isinstance(executor, ProcessPoolExecutor):
+        executor.shutdown(wait=wait > 0, cancel_futures=True)
+        return
     # ProcessPoolExecutor has no public way to its processes before Python 3.14.
     processes: dict[int, BaseProcess] = getattr(executor, "_processes", None) or {}
     workers = list(processes.values())
-    executor.shutdown(wait=not workers, cancel_futures=True)
+    executor.shutdown(wait=False, cancel_futures=True)
+    # Waited for on their sentinels, not joined: the executor's own thread joins them,
+    # and two joining one process race for its exit status.
+    connection.wait([worker.sentinel for worker in workers], timeout=wait)
     for worker in workers:
-        worker.join(wait)
-        if worker.is_alive():
+        if not connection.wait([worker.sentinel], timeout=0):
             worker.kill()
-            worker.join()
+    executor.shutdown(wait=True)
 
 
 # ------------------------------------------------------------------ in the worker
