@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from newsletter.errors import MessageError
 from newsletter.forking import can_fork
 from newsletter.messages import stream
-from newsletter.messages.stream import BATCH, Digests, Signatures, fill_all
+from newsletter.messages.stream import BATCH, Values, fill_all
 from newsletter.messages.template import MemberMessage, MessageTemplate
 from newsletter.store.records import Recipient as Member
 from newsletter.workspace import Workspace
@@ -201,14 +201,14 @@ _real_sign_in_worker = stream._sign_in_worker
 _calls_in_this_process: list[None] = []  # the worker's own copy counts its calls
 
 
-def _dies_on_the_third_call(batch: Sequence[Digests]) -> list[Signatures]:
+def _dies_on_the_third_call(batch: Sequence[Values]) -> list[bytes]:
     _calls_in_this_process.append(None)
     if len(_calls_in_this_process) == 3:
         os._exit(1)
     return _real_sign_in_worker(batch)
 
 
-def _hangs_on_the_second_call(batch: Sequence[Digests]) -> list[Signatures]:
+def _hangs_on_the_second_call(batch: Sequence[Values]) -> list[bytes]:
     _calls_in_this_process.append(None)
     if len(_calls_in_this_process) == 2:
         time.sleep(3600)
@@ -216,7 +216,7 @@ def _hangs_on_the_second_call(batch: Sequence[Digests]) -> list[Signatures]:
 
 
 def misbehaving(
-    monkeypatch: pytest.MonkeyPatch, worker: Callable[[Sequence[Digests]], list[Signatures]]
+    monkeypatch: pytest.MonkeyPatch, worker: Callable[[Sequence[Values]], list[bytes]]
 ) -> None:
     """The worker, forked after this, signs with ``worker``: the executor pickles the
     module's function by its name, which the forked test module has too."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from newsletter.errors import SettingsError
 from newsletter.settings import DkimSettings
@@ -47,8 +47,6 @@ _LF = ord("\n")
 _SHARED = 1024  # parts at least this long are kept canonicalised (the message's bulk)
 _KNOWN_FIELDS = 256
 _PROBE = b"From: probe@example.org\r\nSubject: probe\r\n\r\nprobe\r\n"
-# DKIM hashes the data itself (the worker process then gets 32 bytes, not the headers).
-_PREHASHED = utils.Prehashed(hashes.SHA256())
 _WSP_RUN = re.compile(rb"[ \t]+")
 _FIELD_START = re.compile(rb"\r\n(?![ \t])")
 
@@ -68,12 +66,11 @@ class DkimKey:
     key: PrivateKey = field(compare=False, repr=False)
     pem: bytes = field(repr=False)
 
-    def sign(self, digest: bytes) -> bytes:
-        """The signature of the data whose SHA-256 hash is ``digest``."""
+    def sign(self, data: bytes) -> bytes:
         if isinstance(self.key, rsa.RSAPrivateKey):
-            return self.key.sign(digest, padding.PKCS1v15(), _PREHASHED)
-        # RFC 8463 section 3: Ed25519 signs the SHA-256 hash of the data itself.
-        return self.key.sign(digest)
+            return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        # RFC 8463 section 3: Ed25519 signs the SHA-256 hash of the data.
+        return self.key.sign(hashlib.sha256(data).digest())
 
 
 @dataclass(frozen=True)
@@ -93,16 +90,7 @@ class DkimSigner:
         return self.sign_parts([message]) + message
 
     def sign_parts(self, parts: Sequence[bytes]) -> bytes:
-        """The DKIM-Signature headers for the message ``b"".join(parts)``."""
-        request = self.request(parts)
-        return request.signed(
-            [key.sign(digest) for key, digest in zip(self.keys, request.digests, strict=True)]
-        )
-
-    def request(self, parts: Sequence[bytes]) -> SignRequest:
-        """All of the message's DKIM-Signature headers but the signatures: what each key
-        is to sign. The private-key operation, the costly part, may then happen
-        elsewhere (messages/stream.py).
+        """The DKIM-Signature headers for the message ``b"".join(parts)``.
 
         In the body every part starts at the start of a line (the message template's
         pieces do), so each part is canonicalised on its own, and the parts all messages
@@ -120,12 +108,7 @@ class DkimSigner:
             h = _folded_names(names)
             if len(self._h) < _KNOWN_FIELDS:
                 self._h[names] = h
-        heads = tuple(self._unsigned(key, h, body_hash) for key in self.keys)
-        # The signature's own header is hashed last, with b= empty and no line end.
-        digests = tuple(
-            hashlib.sha256(signed + canonical_header(head)[:-2]).digest() for head in heads
-        )
-        return SignRequest(heads, digests)
+        return b"".join(self._header(key, h, signed, body_hash) for key in self.keys)
 
     def _body_hash(self, parts: Sequence[bytes], message: bytes, end: int) -> bytes:
         if end < 0:
@@ -171,31 +154,19 @@ class DkimSigner:
                 self._canonical[part] = canonical
         return canonical
 
-    def _unsigned(self, key: DkimKey, h: bytes, bh: bytes) -> bytes:
-        return (
+    def _header(self, key: DkimKey, h: bytes, signed: bytes, bh: bytes) -> bytes:
+        unsigned = (
             b"DKIM-Signature: v=1; a=" + key.algorithm.encode() + b"; c=relaxed/relaxed;\r\n"
             b" d=" + self.domain + b"; s=" + key.selector + b";\r\n"
             b" h=" + h + b";\r\n"
             b" bh=" + bh + b";\r\n"
             b" b="
         )
-
-
-@dataclass(frozen=True)
-class SignRequest:
-    """A message's DKIM-Signature headers waiting for their signatures, one per key."""
-
-    heads: tuple[bytes, ...]  # each key's header up to "b="
-    digests: tuple[bytes, ...]  # the SHA-256 hash each key signs
-
-    def signed(self, signatures: Sequence[bytes]) -> bytes:
-        """The DKIM-Signature header lines, with ``signatures`` in the keys' order."""
-        lines = []
-        for head, signature in zip(self.heads, signatures, strict=True):
-            encoded = base64.b64encode(signature)
-            folded = b"\r\n ".join(encoded[i : i + 72] for i in range(0, len(encoded), 72))
-            lines.append(head + folded + b"\r\n")
-        return b"".join(lines)
+        # The signature's own header is hashed last, with b= empty and no line end.
+        data = signed + canonical_header(unsigned)[:-2]
+        signature = base64.b64encode(key.sign(data))
+        folded = b"\r\n ".join(signature[i : i + 72] for i in range(0, len(signature), 72))
+        return unsigned + folded + b"\r\n"
 
 
 def _folded_names(names: Sequence[bytes]) -> bytes:

@@ -8,11 +8,12 @@ while the loop sends this one: in a forked worker process where the system can f
 OpenSSL signs; the thread still takes turns with the loop for the rest, so a process
 does better: bench/README.md has the figures).
 
-Everything but the private-key operation happens here (canonical forms, hashes,
-headers: messages/signing.py); the worker has the keys from the fork itself, gets 32
-bytes a message (the hash each key signs) and answers with the signatures. If it breaks
-or does not answer within ``WORKER_TIMEOUT``, the rest is signed in this process: a
-message is never sent unsigned, nor twice.
+The worker has the template (skeleton and keys) from the fork itself; per batch it gets
+only the members' slot values (a few hundred bytes each) and answers with the
+signatures' header lines. (Hashing here and sending the worker only the 32-byte hashes
+to sign was measured slower: the sending process is the one that must not wait.) If
+the worker breaks or does not answer within ``WORKER_TIMEOUT``, the rest is signed in
+this process: a message is never sent unsigned, nor twice.
 
 Messages are filled at most ``AHEAD`` batches before they are taken, one for each one
 taken, so the loop never stops for a whole batch; what was filled and not taken when
@@ -24,6 +25,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -38,7 +40,6 @@ from typing import Any, Generic, TypeVar
 
 from newsletter.errors import MessageError
 from newsletter.forking import become_worker, can_fork
-from newsletter.messages.signing import DkimKey, SignRequest
 from newsletter.messages.template import MemberMessage, MessageTemplate
 from newsletter.store.records import Recipient
 
@@ -50,23 +51,22 @@ AHEAD = 2
 # A batch takes milliseconds; a worker silent this long is stuck, not busy.
 WORKER_TIMEOUT = 10.0
 
-Digests = tuple[bytes, ...]  # of one message: what each key signs (SignRequest.digests)
-Signatures = tuple[bytes, ...]
+Values = list[bytes]  # one message's slot values: MessageTemplate.fill_unsigned
 
 
 @dataclass
 class _Filled(Generic[T]):
     item: T
     message: MemberMessage | MessageError
-    request: SignRequest | None  # None: nothing to sign
+    values: Values | None  # None: nothing to sign
 
 
 @dataclass
 class _Batch(Generic[T]):
     filled: deque[_Filled[T]] = field(default_factory=deque)
-    digests: list[Digests] | None = None  # set when handed over to be signed
-    signing: Future[list[Signatures]] | None = None  # None: to be signed here
-    signatures: list[Signatures] | None = None  # reversed: the next one is at the end
+    values: list[Values] | None = None  # set when handed over to be signed
+    signing: Future[list[bytes]] | None = None  # None: to be signed here
+    signatures: list[bytes] | None = None  # reversed: the next one is at the end
 
 
 def fill_all(
@@ -103,7 +103,7 @@ def fill_all(
             first = batches[0]
             if not first.filled:
                 return
-            if first.digests is None:  # the items ran out before the batch was full
+            if first.values is None:  # the items ran out before the batch was full
                 signer.hand_over(first)
             filled = first.filled.popleft()
             ahead -= 1
@@ -111,13 +111,12 @@ def fill_all(
                 batches.popleft()
                 if not batches:
                     batches.append(_Batch())
-            if filled.request is None:
+            if filled.values is None:
                 assert isinstance(filled.message, MessageError)
                 yield filled.item, filled.message
                 continue
             assert isinstance(filled.message, MemberMessage)
-            signed = filled.request.signed(signer.next_signatures(first))
-            yield filled.item, filled.message.signed(signed)
+            yield filled.item, filled.message.signed(signer.next_signature(first))
 
 
 _END: Any = object()
@@ -133,7 +132,7 @@ def _fill(
         message, values = template.fill_unsigned(recipient(item), date=date())
     except MessageError as error:
         return _Filled(item, error, None)
-    return _Filled(item, message, template.sign_request(values))
+    return _Filled(item, message, values)
 
 
 class _Signer:
@@ -141,8 +140,7 @@ class _Signer:
     when the worker broke or is stuck."""
 
     def __init__(self, template: MessageTemplate) -> None:
-        assert template.signer is not None
-        self._keys = template.signer.keys
+        self._template = template
         self._executor: Executor | None = None
 
     def __enter__(self) -> _Signer:
@@ -151,37 +149,37 @@ class _Signer:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker,
-                initargs=(self._keys, os.getpid()),
+                initargs=(self._template, os.getpid()),
             )
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim")
         return self
 
     def hand_over(self, batch: _Batch[Any]) -> None:
-        batch.digests = [f.request.digests for f in batch.filled if f.request is not None]
+        batch.values = [filled.values for filled in batch.filled if filled.values is not None]
         if isinstance(self._executor, ProcessPoolExecutor):
             try:
-                batch.signing = self._executor.submit(_sign_in_worker, batch.digests)
+                batch.signing = self._executor.submit(_sign_in_worker, batch.values)
             except BrokenProcessPool:
                 self._give_up()
         elif isinstance(self._executor, ThreadPoolExecutor):
-            batch.signing = self._executor.submit(_sign, self._keys, batch.digests)
+            batch.signing = self._executor.submit(_sign, self._template, batch.values)
 
-    def next_signatures(self, batch: _Batch[Any]) -> Signatures:
-        """The signatures of the batch's next message that has them."""
+    def next_signature(self, batch: _Batch[Any]) -> bytes:
+        """The DKIM-Signature lines of the batch's next message that has them."""
         if batch.signatures is None:
             batch.signatures = self._signatures(batch)
             batch.signatures.reverse()
         return batch.signatures.pop()
 
-    def _signatures(self, batch: _Batch[Any]) -> list[Signatures]:
-        assert batch.digests is not None
+    def _signatures(self, batch: _Batch[Any]) -> list[bytes]:
+        assert batch.values is not None
         if batch.signing is not None and self._executor is not None:
             try:
                 return batch.signing.result(timeout=WORKER_TIMEOUT)
             except (BrokenProcessPool, TimeoutError):
                 self._give_up()
-        return _sign(self._keys, batch.digests)
+        return _sign(self._template, batch.values)
 
     def _give_up(self) -> None:
         """The worker broke or is stuck: end it; the rest is signed in this process."""
@@ -206,9 +204,11 @@ def _end(executor: Executor, *, wait: float) -> None:
     if not isinstance(executor, ProcessPoolExecutor):
         executor.shutdown(wait=wait > 0, cancel_futures=True)
         return
-    # ProcessPoolExecutor has no public way to its processes before Python 3.14.
+    # ProcessPoolExecutor has no public way to its processes and its thread before
+    # Python 3.14; shutdown(wait=False) forgets them.
     processes: dict[int, BaseProcess] = getattr(executor, "_processes", None) or {}
     workers = list(processes.values())
+    manager: threading.Thread | None = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     # Waited for on their sentinels, not joined: the executor's own thread joins them,
     # and two joining one process race for its exit status.
@@ -216,28 +216,26 @@ def _end(executor: Executor, *, wait: float) -> None:
     for worker in workers:
         if not connection.wait([worker.sentinel], timeout=0):
             worker.kill()
-    executor.shutdown(wait=True)
+    if manager is not None:
+        manager.join()
 
 
 # ------------------------------------------------------------------ in the worker
 
-_WORKER_KEYS: list[DkimKey] = []
+_WORKER_TEMPLATE: list[MessageTemplate] = []
 
 
-def _start_worker(keys: Sequence[DkimKey], parent: int) -> None:
+def _start_worker(template: MessageTemplate, parent: int) -> None:
     become_worker(parent)
     # Forked while another thread (a progress bar's) may have held the lock of stdout or
     # stderr: the worker writes nothing, and must not wait for those locks at its exit.
     sys.stdout = sys.stderr = Path(os.devnull).open("w", encoding="utf-8")  # noqa: SIM115
-    _WORKER_KEYS.extend(keys)
+    _WORKER_TEMPLATE.append(template)
 
 
-def _sign_in_worker(batch: Sequence[Digests]) -> list[Signatures]:
-    return _sign(_WORKER_KEYS, batch)
+def _sign_in_worker(batch: Sequence[Values]) -> list[bytes]:
+    return _sign(_WORKER_TEMPLATE[0], batch)
 
 
-def _sign(keys: Sequence[DkimKey], batch: Sequence[Digests]) -> list[Signatures]:
-    return [
-        tuple(key.sign(digest) for key, digest in zip(keys, digests, strict=True))
-        for digests in batch
-    ]
+def _sign(template: MessageTemplate, batch: Sequence[Values]) -> list[bytes]:
+    return [template.signature(values) for values in batch]

@@ -33,7 +33,7 @@ from newsletter.messages.compose import (
 from newsletter.messages.headers import address_line, folded, header_line
 from newsletter.messages.identity import MessageIds
 from newsletter.messages.qp import encode_piece, normal_lines
-from newsletter.messages.signing import DkimSigner, SignRequest
+from newsletter.messages.signing import DkimSigner
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import MemberFields
 from newsletter.settings import NewsletterSettings
@@ -165,15 +165,13 @@ class MessageTemplate:
         at all (no "@", a domain that is not valid).
         """
         message, values = self.fill_unsigned(member, date=date, message_id=message_id)
-        if self.signer is None:
-            return message
-        return message.signed(self.signer.sign_parts(self.skeleton.parts_of(values)))
+        return message if self.signer is None else message.signed(self.signature(values))
 
     def fill_unsigned(
         self, member: Recipient, *, date: datetime, message_id: str | None = None
     ) -> tuple[MemberMessage, list[bytes]]:
-        """``fill`` without the DKIM signatures: the message, and its values for
-        ``sign_request``."""
+        """``fill`` without the DKIM signatures: the message, and the values
+        ``signature`` signs it for (``message.signed(template.signature(values))``)."""
         filled = self._member(member, date, message_id)
         # Only a body's field can start a line with "."; a header line never does.
         headers, fields = filled.values[:_FIRST_BODY_SLOT], filled.values[_FIRST_BODY_SLOT:]
@@ -185,12 +183,11 @@ class MessageTemplate:
         )
         return message, filled.values
 
-    def sign_request(self, values: list[bytes]) -> SignRequest:
-        """What the DKIM keys sign for the message filled with ``values``: the message
-        is ``message.signed(request.signed([each key's signature of its digest]))``."""
+    def signature(self, values: list[bytes]) -> bytes:
+        """The DKIM-Signature header lines of the message filled with ``values``."""
         if self.signer is None:
             raise TypeError("this template has no DKIM signer")
-        return self.signer.request(self.skeleton.parts_of(values))
+        return self.signer.sign_parts(self.skeleton.parts_of(values))
 
     def message(self, member: Recipient, *, date: datetime, message_id: str | None = None) -> bytes:
         """The member's message as a mail program reads it (an .eml file, CRLF line ends)."""
