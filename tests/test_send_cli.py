@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import os
 from collections import Counter
 from email.policy import default
@@ -270,3 +271,69 @@ def test_send_says_so_when_the_database_sits_in_a_synced_folder(
     result = run(ready, "send", SLUG, "--dry-run")
     assert result.exit_code == 0, result.output
     assert 'is in a synced folder ("OneDrive")' in result.stderr
+
+
+def _set_setting(workspace: Workspace, key: str, value: str) -> None:
+    settings = workspace.settings_file.read_text(encoding="utf-8")
+    lines = [
+        f'{key} = "{value}"' if line.startswith(f"{key} = ") else line
+        for line in settings.splitlines()
+    ]
+    assert lines != settings.splitlines(), f"{key} not in the settings"
+    workspace.settings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_build_rendered_before_web_url_changed_is_refused_until_rendered_again(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    # The old web_url is in every member's unsubscribe link of the build.
+    _set_setting(ready, "web_url", "https://mitmachen.example.org/newsletter")
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the build of {SLUG} was rendered before web_url in [newsletter] of "
+        "newsletter.toml changed; render again, so the email shows the new settings: "
+        f"newsletter render {SLUG}\n"
+    )
+    assert mail_sink.received == []
+    assert read_sent_mark(ready.issues_dir / SLUG) is None
+    assert run(ready, "render", SLUG).exit_code == 0
+    assert run(ready, "send", SLUG, "--yes").exit_code == 0
+    sent = email.message_from_bytes(mail_sink.received[0].data, policy=default)
+    html = sent.get_body(("html",))
+    assert html is not None
+    assert "https://mitmachen.example.org/newsletter/" in html.get_content()
+
+
+def test_every_changed_key_is_named_by_its_name_in_newsletter_toml(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    _set_setting(ready, "name", "Grüne Nachbarstadt")
+    _set_setting(ready, "from", "info@example.org")
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 1
+    assert "before name, from in [newsletter]" in result.stderr
+    assert mail_sink.received == []
+
+
+def test_settings_a_render_does_not_use_do_not_make_the_build_old(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    _set_setting(ready, "rate", "600/h")
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 0, result.output
+    assert mail_sink.received
+
+
+def test_a_build_from_before_the_settings_were_kept_is_still_sent(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    manifest = ready.issues_dir / SLUG / "build" / "email.json"
+    rendered = json.loads(manifest.read_text(encoding="utf-8"))
+    del rendered["settings"]
+    manifest.write_text(json.dumps(rendered), encoding="utf-8")
+    os.utime(manifest.parent / "email.html")
+    os.utime(manifest.parent / "email.txt")
+    _set_setting(ready, "name", "Grüne Nachbarstadt")
+    result = run(ready, "send", SLUG, "--yes")
+    assert result.exit_code == 0, result.output

@@ -19,7 +19,13 @@ from newsletter.files import write_bytes_atomic, write_text_atomic
 from newsletter.issue import BUILD_DIR, load_current_issue, read_sent_mark
 from newsletter.members.tokens import sign_token
 from newsletter.messages.compose import Addressee, compose_message, new_message_id
-from newsletter.render.build import HTML_FILE, MANIFEST_FILE, PREVIEW_FILE, TEXT_FILE
+from newsletter.render.build import (
+    HTML_FILE,
+    MANIFEST_FILE,
+    PREVIEW_FILE,
+    TEXT_FILE,
+    settings_snapshot,
+)
 from newsletter.render.model import RenderedEmail
 from newsletter.workspace import Workspace
 
@@ -90,6 +96,7 @@ def build_issue(
         "subject": email.subject,
         "greeting": {"named": email.greeting.named, "anonymous": email.greeting.anonymous},
         "markers": {"greeting": email.markers.greeting, "token": email.markers.token},
+        "settings": settings_snapshot(workspace.settings.newsletter),
     }
     write_text_atomic(folder / HTML_FILE, email.html)
     write_text_atomic(folder / TEXT_FILE, email.text)

@@ -11,6 +11,7 @@ send uses exactly what was rendered.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -21,6 +22,7 @@ from newsletter.errors import IssueError
 from newsletter.issue import BUILD_DIR, ISSUE_FILE
 from newsletter.render.model import RenderedEmail
 from newsletter.render.placeholders import LEGACY_MARKERS, Greeting, Markers
+from newsletter.settings import NewsletterSettings
 from newsletter.workspace import Workspace
 
 HTML_FILE = "email.html"
@@ -80,9 +82,31 @@ def build_hash(issue_dir: Path) -> str:
     return digest.hexdigest()
 
 
+# newsletter.toml's names where they differ from NewsletterSettings' fields.
+_TOML_KEYS = {"sender": "from"}
+# Where the web side runs, the envelope sender and which list a send goes to: read when
+# sending, never part of the email, so changing them needs no new render.
+_NOT_IN_THE_EMAIL = frozenset({"web_remote", "envelope_from", "default_list"})
+
+
+def settings_snapshot(settings: NewsletterSettings) -> dict[str, str]:
+    """The [newsletter] settings as a render used them, by their names in newsletter.toml.
+
+    Templates see all of them (as ``newsletter``), and the email carries some for good:
+    ``web_url`` is in every member's unsubscribe link, ``name`` and ``postal_address`` in
+    the footer. A render keeps them in its manifest, so a send can tell that they changed.
+    """
+    return {
+        _TOML_KEYS.get(item.name, item.name): str(getattr(settings, item.name))
+        for item in dataclasses.fields(settings)
+        if item.name not in _NOT_IN_THE_EMAIL
+    }
+
+
 def check_build_current(workspace: Workspace, issue_dir: Path) -> None:
-    """Refuse a build that is older than its issue.md or any template (render again), and
-    one with the fixed markers of old versions, which content could write too."""
+    """Refuse a build that is older than its issue.md or any template, or than a change
+    of [newsletter] in newsletter.toml (render again), and one with the fixed markers of
+    old versions, which content could write too."""
     if load_build(issue_dir).markers == LEGACY_MARKERS:  # a missing or damaged one says so
         raise IssueError(
             f"the build of {issue_dir.name} was made by an older version of newsletter, "
@@ -106,3 +130,24 @@ def check_build_current(workspace: Workspace, issue_dir: Path) -> None:
             key="build_stale",
             params={"slug": issue_dir.name, "changed": changed.as_posix()},
         )
+    rendered = _rendered_settings(issue_dir)
+    current = settings_snapshot(workspace.settings.newsletter)
+    # Builds from before the snapshot (and keys a later version added) are not compared.
+    keys = [key for key, value in current.items() if rendered.get(key, value) != value]
+    if keys:
+        names = ", ".join(keys)
+        raise IssueError(
+            f"the build of {issue_dir.name} was rendered before {names} in [newsletter] of "
+            "newsletter.toml changed",
+            f"render again, so the email shows the new settings: newsletter render {issue_dir.name}",
+            key="build_settings_changed",
+            params={"slug": issue_dir.name, "keys": names},
+        )
+
+
+def _rendered_settings(issue_dir: Path) -> dict[str, str]:
+    manifest = json.loads((issue_dir / BUILD_DIR / MANIFEST_FILE).read_text(encoding="utf-8"))
+    settings = manifest.get("settings") if isinstance(manifest, dict) else None
+    if not isinstance(settings, dict):
+        return {}
+    return {str(key): str(value) for key, value in settings.items()}
