@@ -3,11 +3,16 @@ in the desk's process, progress from the journal, Anhalten, and the CLI finishin
 
 from __future__ import annotations
 
+import base64
+import multiprocessing
 import re
 import time
 from pathlib import Path
 
+import dkim
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
 from newsletter import store
@@ -21,6 +26,7 @@ from newsletter.members.readers import open_member_file
 from newsletter.rendering import build_issue
 from newsletter.workspace import Workspace
 from tests.desk_support import RunningDesk, desk_process, desk_running
+from tests.test_send_dkim import with_dkim
 from tests.web_support import NOW
 
 SLUG = "2026-11"
@@ -188,3 +194,34 @@ def test_the_summary_counts_a_first_send_as_the_send_snapshots_it(
         prepared = journal.prepare(db, SLUG, listed.id, frozen, NOW)
     assert counted == prepared
     assert counted.due == len(everyone) - 2
+
+
+def test_jetzt_senden_with_dkim_signs_every_message_and_ends_its_signer(
+    tmp_path: Path, mail_sink: MailSink
+) -> None:
+    """The desk sends from a thread of a process with many (the web server's): the DKIM
+    signatures are made in a worker forked from there (messages/stream.py)."""
+    workspace = sending_workspace(tmp_path / "ws", mail_sink, "1000/s")
+    with_dkim(workspace, "example.org")
+    count = members_on_list(workspace)
+    with desk_running(workspace.root) as desk:
+        client = desk.client()
+        assert desk.post(client, f"/ausgaben/{SLUG}/versand").status_code == 303
+        stand = wait_for(desk, client, {"done", "failed"})
+        assert stand["state"] == "done", stand
+        # The worker ended with the send, not with the desk.
+        assert multiprocessing.active_children() == []
+    assert len(mail_sink.received) == count
+    key = serialization.load_pem_private_key((workspace.root / "dkim.pem").read_bytes(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"nl._domainkey.example.org."
+        return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+    for received in mail_sink.received:
+        assert received.data.count(b"DKIM-Signature:") == 2  # RSA and Ed25519
+        assert dkim.verify(received.data, dnsfunc=dns)
