@@ -6,6 +6,7 @@ Every test runs the real commands (``cli``) on a sample workspace against aiosmt
 from __future__ import annotations
 
 import email
+import multiprocessing
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ from newsletter.issue import ISSUE_FILE, read_sent_mark
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
 from tests.deliver_support import Call, ScriptedSink
+from tests.test_send_dkim import with_dkim
 
 SLUG = "2026-11"
 SAMPLE_MEMBERS = 14
@@ -325,3 +327,25 @@ def test_the_summary_counts_the_uncertain_ones_that_will_be_sent_again(
     assert resumed.exit_code == 0, resumed.output
     assert len(mail_sink.received) - before == planned
     assert f"Send {SLUG} to {planned} members now?" in declined.stdout
+
+
+@posix_only
+def test_an_interrupted_signed_send_ends_its_signer_and_resumes_without_doubles(
+    ready: Workspace, cli: CliRun, mail_sink: ScriptedSink, ctrl_c: CtrlC
+) -> None:
+    """With [dkim], messages are signed in a worker process beside the send: Ctrl-C ends
+    it with the send, and the resumed send signs and sends the rest."""
+    with_dkim(ready, "example.org")
+    ctrl_c.after = 2
+    interrupted = cli("send", SLUG, "--yes")
+    assert interrupted.exit_code == 1
+    assert "Interrupted" in interrupted.stderr
+    assert "Traceback" not in interrupted.stderr
+    assert multiprocessing.active_children() == []
+    assert 2 <= len(mail_sink.received) < SAMPLE_MEMBERS
+    resumed = cli("send", SLUG, "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    counts = recipients(mail_sink)
+    assert len(counts) == SAMPLE_MEMBERS
+    assert len([n for n in counts.values() if n > 1]) <= 1
+    assert all(received.data.startswith(b"DKIM-Signature:") for received in mail_sink.received)
