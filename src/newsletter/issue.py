@@ -129,7 +129,10 @@ def issue_folder(workspace: Workspace, name: str) -> Path:
         f"existing issues: {', '.join(known)}" if known else 'create one with "newsletter gather"'
     )
     raise IssueError(
-        f'no issue "{name}" (looked for {workspace.issues_dir / name / ISSUE_FILE})', hint
+        f'no issue "{name}" (looked for {workspace.issues_dir / name / ISSUE_FILE})',
+        hint,
+        key="issue_unknown",
+        params={"slug": name},
     )
 
 
@@ -141,7 +144,11 @@ def read_sent_mark(folder: Path) -> SentMark | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         return SentMark(datetime.fromisoformat(data["started_at"]), str(data["build_hash"]))
     except (ValueError, KeyError, TypeError) as error:
-        raise IssueError(f"{path}: damaged sent mark ({error}); restore it from a backup") from None
+        raise IssueError(
+            f"{path}: damaged sent mark ({error}); restore it from a backup",
+            key="issue_sent_mark_damaged",
+            params={"file": path, "reason": str(error)},
+        ) from None
 
 
 def write_sent_mark(folder: Path, mark: SentMark) -> None:
@@ -168,6 +175,8 @@ def read_gathered(folder: Path) -> Gathered:
         raise IssueError(
             f"{path}: damaged ({error})",
             "delete it; then gather may offer posts again that were deleted from issue.md",
+            key="issue_gathered_damaged",
+            params={"file": path, "reason": str(error)},
         ) from None
     if gathered_at is not None and gathered_at.tzinfo is None:
         gathered_at = None
@@ -350,7 +359,11 @@ def _load_front_matter(path: Path, lines: list[str]) -> Any:
             mark = getattr(error, "problem_mark", None)
             problem = str(getattr(error, "problem", None) or error)
             if mark is None:
-                raise IssueError(f"{path}: front matter is not valid YAML: {problem}") from None
+                raise IssueError(
+                    f"{path}: front matter is not valid YAML: {problem}",
+                    key="issue_unreadable_front_matter",
+                    params={"file": path, "reason": problem},
+                ) from None
             mended = (
                 _mended(lines, mark.line)
                 if problem.startswith(_MAPPING_IN_VALUE) and mark.line < len(lines)

@@ -58,10 +58,18 @@ def load_keys(
         try:
             values = parse_toml(read_text(path))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise SettingsError(f"{path}: not a valid secrets file: {error}") from None
+            raise SettingsError(
+                f"{path}: not a valid secrets file: {error}",
+                key="secrets_not_toml",
+                params={"file": path, "reason": str(error)},
+            ) from None
     for name in values:
         if name not in _KEY_NAMES:
-            raise SettingsError(f"{path}: {unknown_key(name, tuple(_KEY_NAMES), path.name)}")
+            raise SettingsError(
+                f"{path}: {unknown_key(name, tuple(_KEY_NAMES), path.name)}",
+                key="secrets_unknown_key",
+                params={"file": path, "name": name, "known": ", ".join(_KEY_NAMES)},
+            )
     keys: dict[str, bytes] = {}
     for name, var in _KEY_NAMES.items():
         value = env.get(var) or values.get(name)
@@ -69,6 +77,8 @@ def load_keys(
             raise SettingsError(
                 f"{path}: {name} is missing or shorter than {_MIN_KEY_CHARS} characters",
                 f"set {var} or delete the file to get new keys (old unsubscribe links then stop working)",
+                key="secrets_key_short",
+                params={"file": path, "name": name, "most": _MIN_KEY_CHARS, "variable": var},
             )
         keys[name] = value.encode("utf-8")
     return SigningKeys(unsubscribe=keys["unsubscribe_key"], confirmation=keys["confirmation_key"])

@@ -81,6 +81,8 @@ def build_issue(
             f"{issue_dir.name} was sent (first send started {mark.started_at:%Y-%m-%d %H:%M}), "
             "so its build is frozen",
             "to change it, make a new issue with newsletter gather --slug NEW-SLUG",
+            key="issue_frozen",
+            params={"slug": issue_dir.name, "day": f"{mark.started_at:%d.%m.%Y}"},
         )
     issue = load_current_issue(issue_dir, workspace.settings.newsletter)
     # Here: send reads builds through this module and needs none of the templating.

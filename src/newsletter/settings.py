@@ -428,9 +428,13 @@ def _source(table: _Table, root: Path) -> SourceSettings:
     if url is not None:
         table.check("url", url, _is_web_url, "an absolute http(s) address")
     if SourceType(kind) is SourceType.FEED and (url is None) == (path is None):
-        raise table.error('a feed needs exactly one of "url" or "path"')
+        raise table.error(
+            'a feed needs exactly one of "url" or "path"', says="settings_feed_url_or_path"
+        )
     if SourceType(kind) is SourceType.FOLDER and (path is None or url is not None):
-        raise table.error('a folder source needs "path" (and no "url")')
+        raise table.error(
+            'a folder source needs "path" (and no "url")', says="settings_folder_path"
+        )
     return SourceSettings(
         type=SourceType(kind),
         url=url,
@@ -451,6 +455,7 @@ def _server(
             "never write the password into this file; set password_env to the name of an "
             "environment variable (or store it in the system keyring)",
             "password",
+            says="settings_password_in_file",
         )
     others = [f'"{mode}"' for mode in Security if mode not in (default, Security.NONE)]
     choices = f'"{default}", {others[0]} or "none"'
@@ -462,6 +467,10 @@ def _server(
             f'"none" (no encryption) is only allowed for a server on this machine, not "{host}"; '
             f'use "{default}" or {others[0]}',
             "security",
+            says="settings_no_encryption",
+            host=host,
+            secure=default,
+            other=others[0].strip('"'),
         )
     default_port = ports[0] if security is Security.TLS else ports[1]
     port = table.optional("port", int, "a port number from 1 to 65535", default_port)
@@ -479,6 +488,8 @@ def _smtp(table: _Table) -> SmtpSettings:
         raise table.error(
             f'expected a rate like "300/h" or "30/min, 500/h" (per s, min or h), got "{rate_text}"',
             "rate",
+            says="settings_bad_rate",
+            given=rate_text,
         ) from None
     concurrency = table.optional("concurrency", int, "a whole number from 1 to 32", 1)
     table.check("concurrency", concurrency, lambda v: 1 <= v <= 32, "a whole number from 1 to 32")
@@ -571,13 +582,15 @@ def _signup(table: _Table, members_list: str) -> SignupSettings:
         expected,
     )
     if len({name.casefold() for name in lists}) != len(lists):
-        raise table.error("a list is named twice", "lists")
+        raise table.error("a list is named twice", "lists", says="settings_list_twice")
     if members_list.casefold() in {name.casefold() for name in lists}:
         # Members are mailed on the basis of their membership; the public on consent.
         raise table.error(
             f'"{members_list}" is the members\' list (default_list); give the public a list '
             'of its own, like ["newsletter"]',
             "lists",
+            says="settings_signup_members_list",
+            name=members_list,
         )
     return SignupSettings(
         lists=tuple(lists), welcome=table.optional("welcome", bool, "true or false", False)
@@ -586,7 +599,11 @@ def _signup(table: _Table, members_list: str) -> SignupSettings:
 
 def _sources(file: Path, raw: Any, root: Path) -> Iterator[SourceSettings]:
     if not isinstance(raw, list):
-        raise SettingsError(f"{file}: sources: expected [[sources]] tables, got {_describe(raw)}")
+        raise SettingsError(
+            f"{file}: sources: expected [[sources]] tables, got {_describe(raw)}",
+            key="settings_sources_not_tables",
+            params={"file": file, "got": _describe(raw)},
+        )
     for number, entry in enumerate(raw, start=1):
         yield _source(_Table(file, f"[[sources]] #{number}", entry, _SOURCE_KEYS), root)
 

@@ -41,6 +41,8 @@ def read_text(path: Path, limit: int = MAX_TEXT_BYTES) -> str:
             f"{path}: larger than {limit // (1024 * 1024)} MB, which no text file of a "
             "newsletter workspace is",
             "check that it is the right file",
+            key="file_too_large",
+            params={"file": path, "most": f"{limit // (1024 * 1024)} MB"},
         )
     return decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
 

@@ -189,6 +189,8 @@ def _freeze(db: store.Database, issue: str, build_hash: str | None, at: str, *, 
             f"the issue {issue} has changed since its first send started",
             "members who already have it got the earlier version; restore that build "
             "(issue.md and templates as they were) to send the rest, or make a new issue",
+            key="send_issue_changed",
+            params={"slug": issue},
         )
     # An earlier attempt sent nothing (no connection, say): this build is the one.
     rows.replace_build(db, issue, build_hash)

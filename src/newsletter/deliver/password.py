@@ -69,4 +69,15 @@ def smtp_password(
         if where
         else f"set password_env in [{'smtp' if what == 'SMTP' else 'bounces'}] and that variable, "
     ) + f'or store it with "keyring set {KEYRING_SERVICE} {smtp.username}"'
-    raise DeliveryError(f"no {what} password for {smtp.username} at {smtp.host}", hint)
+    raise DeliveryError(
+        f"no {what} password for {smtp.username} at {smtp.host}",
+        hint,
+        key="password_not_in_variable" if smtp.password_env else "password_missing",
+        params={
+            "user": smtp.username,
+            "host": smtp.host,
+            "variable": smtp.password_env or "",
+            "table": "smtp" if what == "SMTP" else "bounces",
+            "service": KEYRING_SERVICE,
+        },
+    )

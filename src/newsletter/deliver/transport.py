@@ -155,11 +155,15 @@ class SmtpConnection:
                         f"the SMTP server {self.where} does not offer STARTTLS, so the "
                         "connection cannot be encrypted",
                         'check host and port in [smtp] (port 465 needs security = "tls")',
+                        key="smtp_no_starttls",
+                        params={"server": self.where},
                     )
                 code, message = smtp.starttls(context=self._context())
                 if code != 220:
                     raise DeliveryError(
-                        f"the SMTP server {self.where} refused STARTTLS: {code} {_text(message)}"
+                        f"the SMTP server {self.where} refused STARTTLS: {code} {_text(message)}",
+                        key="smtp_starttls_refused",
+                        params={"server": self.where, "reply": f"{code} {_text(message)}"},
                     )
                 smtp.ehlo()
             if settings.username is not None:
@@ -172,6 +176,8 @@ class SmtpConnection:
             raise DeliveryError(
                 f"the SMTP server {self.where} does not offer a login (AUTH)",
                 "remove username from [smtp] for a relay without login, or check host and port",
+                key="smtp_no_login",
+                params={"server": self.where},
             )
         offered = smtp.esmtp_features.get("auth", "").upper().split()
         # One mechanism, not smtplib's login(), which tries the next one after a refusal:
@@ -180,7 +186,9 @@ class SmtpConnection:
         if mechanism is None:
             raise DeliveryError(
                 f"the SMTP server {self.where} offers no login we can use "
-                f"(only {', '.join(offered) or 'none'}; we speak PLAIN and LOGIN over TLS)"
+                f"(only {', '.join(offered) or 'none'}; we speak PLAIN and LOGIN over TLS)",
+                key="smtp_login_kinds",
+                params={"server": self.where, "offered": ", ".join(offered) or "–"},
             )
         smtp.user, smtp.password = username, self._password or ""
         authenticate = smtp.auth_plain if mechanism == "PLAIN" else smtp.auth_login
@@ -200,7 +208,9 @@ class SmtpConnection:
             ) from None
         except smtplib.SMTPException as error:
             raise DeliveryError(
-                f"logging in to {self.where} as {username} failed: {error}"
+                f"logging in to {self.where} as {username} failed: {error}",
+                key="smtp_login_failed",
+                params={"server": self.where, "user": username, "reason": str(error)},
             ) from None
 
     def _tls_error(self, error: ssl.SSLError) -> DeliveryError:
@@ -209,10 +219,14 @@ class SmtpConnection:
                 f"the TLS certificate of {self.where} could not be verified: "
                 f"{error.verify_message}",
                 "check host in [smtp]: it must be the name the certificate was issued for",
+                key="smtp_certificate",
+                params={"server": self.where, "reason": error.verify_message},
             )
         return DeliveryError(
             f"no TLS connection to {self.where}: {error.reason or error}",
             'check port and security in [smtp] (usually 587 with "starttls", 465 with "tls")',
+            key="smtp_no_tls",
+            params={"server": self.where, "reason": str(error.reason or error)},
         )
 
     # ------------------------------------------------------------ sending

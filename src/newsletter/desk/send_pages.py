@@ -83,6 +83,13 @@ def stand(context: Context, request: Request, slug: str) -> dict[str, Any]:
     pause = ""
     if job is not None and job.active and job.progress and job.progress.pause:
         pause = str(texts["pause"]).format(reason=str(job.progress.pause.reason))
+    error = hint = ""
+    if job is not None and job.problem is not None:
+        words = context.said(job.problem)
+        error, hint = words.message, words.hint
+    elif job is not None and job.error:
+        # Not a mistake staff can fix: the details are in the desk's window (logged).
+        error = str(context.texts["errors"]["unexpected"])
     return {
         "state": state,
         "state_text": texts["states"][state],
@@ -94,13 +101,8 @@ def stand(context: Context, request: Request, slug: str) -> dict[str, Any]:
         "rate": str(texts["rate_value"]).format(n=round(pace)) if pace else "–",
         "left": left or "–",
         "pause": pause,
-        "error": (
-            context.said(job.problem).message
-            if job is not None and job.problem is not None
-            else job.error
-            if job is not None
-            else ""
-        ),
+        "error": error,
+        "hint": hint,
         "active": job is not None and job.active,
     }
 

@@ -42,6 +42,7 @@ _RATIO_FROM_BYTES = 1_000_000  # small members may pack as well as they like
 MAX_ROWS = 1_048_576  # Excel's own last row
 MAX_COLUMNS = 1000
 MAX_LINE_CHARS = 1_000_000  # one physical line: bounds the cells of a record
+_UNPACKED_MOST = f"{MAX_UNPACKED_BYTES // 2**20} MB"  # as import_too_big words its limit
 FORMATS = (
     "a member list is a CSV or Unicode text file (from Excel or any other program), an .xlsx "
     "workbook, a Mailchimp export zip or a listmonk export: export the members as one of these"
@@ -109,7 +110,7 @@ class CsvTable:
         try:
             for cells in reader:
                 if len(cells) > MAX_COLUMNS:
-                    raise _too_wide(f"{self.label} line {start}", "save it again as CSV")
+                    raise _too_wide(self.label, "line", start, "save it again as CSV")
                 if _has_content(cells):
                     yield start, cells
                 start = reader.line_num + 1
@@ -166,6 +167,8 @@ class XlsxTable:
                 f"{self.label} has more than {MAX_ROWS:,} rows",
                 "that is more than Excel itself allows: save the member list again "
                 "from your spreadsheet program",
+                key="import_too_many_rows",
+                params={"file": self.label, "most": MAX_ROWS},
             )
         width = max((cell["column"] for cell in row), default=0)
         cells = [""] * min(width, MAX_COLUMNS)
@@ -176,15 +179,21 @@ class XlsxTable:
             elif column > MAX_COLUMNS and value is not None:
                 # Formatted but empty cells far to the right are common; content is not.
                 raise _too_wide(
-                    f"{self.label} row {number}",
+                    self.label,
+                    "row",
+                    number,
                     "copy its columns into a new workbook, or save it as CSV",
                 )
         return cells
 
 
-def _too_wide(where: str, fix: str) -> MemberError:
+def _too_wide(label: str, place: str, line: int, fix: str) -> MemberError:
+    """``place`` is "line" (of a CSV) or "row" (of a sheet)."""
     return MemberError(
-        f"{where} has more than {MAX_COLUMNS:,} columns", f"a member list has a few: {fix}"
+        f"{label} {place} {line} has more than {MAX_COLUMNS:,} columns",
+        f"a member list has a few: {fix}",
+        key="import_too_wide",
+        params={"file": label, "line": line, "most": MAX_COLUMNS},
     )
 
 
@@ -198,7 +207,11 @@ def _workbook(label: str, path: Path) -> Iterator[Any]:
         raise _unreadable_workbook(label, error) from None
     try:
         if not workbook.worksheets:
-            raise MemberError(f"{label}: the workbook has no sheet")
+            raise MemberError(
+                f"{label}: the workbook has no sheet",
+                key="import_no_sheet",
+                params={"file": label},
+            )
         yield workbook
     finally:
         workbook.close()
@@ -355,17 +368,23 @@ def check_unpacked(
             raise MemberError(
                 f"{label}: {name} is damaged (bigger than the zip it is in)",
                 "download or export it again",
+                key="import_damaged_part",
+                params={"file": label, "part": name},
             )
         if info.flag_bits & 0x1:
             raise MemberError(
                 f"{label}: {name} is password-protected",
                 "unpack it with the password and import the CSV file itself",
+                key="import_locked",
+                params={"file": label, "part": name},
             )
         if info.file_size > MAX_UNPACKED_BYTES:
             raise MemberError(
                 f"{label}: {name} unpacks to {info.file_size:,} bytes, more than the "
                 f"{MAX_UNPACKED_BYTES:,} a member file may have",
                 fix,
+                key="import_part_too_big",
+                params={"file": label, "part": name, "most": _UNPACKED_MOST},
             )
         if info.file_size > _RATIO_FROM_BYTES and info.file_size > MAX_RATIO * max(
             info.compress_size, 1
@@ -374,6 +393,8 @@ def check_unpacked(
                 f"{label}: {name} unpacks to {info.file_size:,} bytes, over {MAX_RATIO:,} "
                 "times its packed size",
                 fix,
+                key="import_packed_oddly",
+                params={"file": label, "part": name},
             )
         total += info.file_size
         if total > MAX_UNPACKED_BYTES:
@@ -381,6 +402,8 @@ def check_unpacked(
                 f"{label} unpacks to more than the {MAX_UNPACKED_BYTES:,} bytes "
                 "a member file may have",
                 fix,
+                key="import_unpacks_too_big",
+                params={"file": label, "most": _UNPACKED_MOST},
             )
 
 
@@ -392,6 +415,8 @@ def _read_member(label: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
         raise MemberError(
             f"{label}: {name} is password-protected",
             "unpack it with the password and import the CSV file itself",
+            key="import_locked",
+            params={"file": label, "part": name},
         ) from None
     # ValueError: a local header whose name is not UTF-8 though it says so, among others.
     except (
@@ -403,7 +428,10 @@ def _read_member(label: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) ->
         NotImplementedError,
     ) as error:
         raise MemberError(
-            f"{label}: {name} is damaged ({one_line(error)})", "download or export it again"
+            f"{label}: {name} is damaged ({one_line(error)})",
+            "download or export it again",
+            key="import_damaged_part",
+            params={"file": label, "part": name},
         ) from None
 
 
@@ -449,6 +477,8 @@ def _check_text(label: str, text: str) -> None:
                 f"{label} line {line} is longer than {MAX_LINE_CHARS:,} characters",
                 "a member list has short lines: check that this is the right file, "
                 "or save it again as CSV",
+                key="import_long_line",
+                params={"file": label, "line": line, "most": MAX_LINE_CHARS},
             )
         start = end + 1
         line += 1
@@ -463,6 +493,8 @@ def decode(label: str, data: bytes) -> tuple[str, str]:
             raise MemberError(
                 f"{label}: marked as UTF-8 but byte {error.start} is not UTF-8",
                 "save the file again as CSV UTF-8, or as plain CSV",
+                key="import_not_utf8",
+                params={"file": label, "byte": error.start},
             ) from None
     utf16 = _utf16_codec(data)
     if utf16 is not None:
@@ -473,6 +505,8 @@ def decode(label: str, data: bytes) -> tuple[str, str]:
             raise MemberError(
                 f"{label}: marked as {UNICODE_TEXT} but byte {error.start} is not UTF-16",
                 "save the file again as Unicode text or as CSV",
+                key="import_not_utf16",
+                params={"file": label, "byte": error.start},
             ) from None
     if b"\x00" in data:
         raise not_a_member_list(label, "not a text file")
@@ -525,6 +559,8 @@ def detect_delimiter(label: str, text: str) -> tuple[str, int]:
             raise MemberError(
                 f"{label}: cannot read the CSV: {one_line(error)}",
                 "open the file in a spreadsheet program and save it again as CSV",
+                key="import_unreadable_csv",
+                params={"file": label},
             ) from None
         records[delimiter] = sum(widths.values())
         if not widths:
@@ -534,7 +570,12 @@ def detect_delimiter(label: str, text: str) -> tuple[str, int]:
             best = (agreeing, delimiter)
     chosen = best[1] if best else candidates[0]
     if records[chosen] == 0:
-        raise MemberError(f"{label} is empty", "export the member list again")
+        raise MemberError(
+            f"{label} is empty",
+            "export the member list again",
+            key="import_empty",
+            params={"file": label},
+        )
     return chosen, records[chosen]
 
 

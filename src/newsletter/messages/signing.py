@@ -275,10 +275,17 @@ def _load_key(setting: str, path: Path, algorithm: Algorithm, selector: bytes) -
         pem = path.read_bytes()
     except FileNotFoundError:
         raise SettingsError(
-            f"{where}: file not found", f"create the key (e.g. {command}) or fix the path"
+            f"{where}: file not found",
+            f"create the key (e.g. {command}) or fix the path",
+            key="dkim_key_missing",
+            params={"setting": setting, "path": path, "command": command},
         ) from None
     except OSError as error:
-        raise SettingsError(f"{where}: cannot read it: {error.strerror}") from None
+        raise SettingsError(
+            f"{where}: cannot read it: {error.strerror}",
+            key="dkim_key_unreadable",
+            params={"setting": setting, "path": path, "reason": error.strerror},
+        ) from None
     wanted = rsa.RSAPrivateKey if algorithm is Algorithm.RSA else ed25519.Ed25519PrivateKey
     try:
         key = serialization.load_pem_private_key(pem, password=None)
@@ -293,11 +300,21 @@ def _load_key(setting: str, path: Path, algorithm: Algorithm, selector: bytes) -
             "the file must start with -----BEGIN PRIVATE KEY-----"
             + (" or -----BEGIN RSA PRIVATE KEY-----" if algorithm is Algorithm.RSA else "")
             + f"; create one with {command}",
+            key="dkim_key_unusable",
+            params={
+                "setting": setting,
+                "path": path,
+                "kind": kind,
+                "reason": reason,
+                "command": command,
+            },
         )
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size < 1024:
         raise SettingsError(
             f"{where}: the RSA key has {key.key_size} bits; receivers ignore fewer than 1024",
             f"create a 2048-bit key: {command}",
+            key="dkim_key_small",
+            params={"setting": setting, "path": path, "bits": key.key_size, "command": command},
         )
     return DkimKey(algorithm, selector, key, pem)
 

@@ -260,6 +260,8 @@ def build_template(
             raise TemplateError(
                 f"the greeting {wording!r} holds a line break or another control character",
                 "write greeting and greeting_without_name of the texts file on one line",
+                key="greeting_line_break",
+                params={"wording": wording},
             )
     sample = compose_message(
         email,
@@ -293,7 +295,11 @@ def _envelope_sender(envelope_from: str | None, settings: NewsletterSettings) ->
     try:
         return envelope_address(address).text
     except EnvelopeError as error:
-        raise SettingsError(f"[newsletter] envelope_from/from: {error}") from None
+        raise SettingsError(
+            f"[newsletter] envelope_from/from: {error}",
+            key="settings_bad_envelope",
+            params={"address": address},
+        ) from None
 
 
 def _message_pieces(sample: EmailMessage, email: RenderedEmail) -> list[Piece]:

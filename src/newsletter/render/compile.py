@@ -34,7 +34,11 @@ def compile_mjml(mjml: str, origin: Path) -> str:
         # fonts={}: no web-font imports, whatever font-family a template names.
         html: str = mrml.mjml2html(mjml, disable_comments=True, fonts={})
     except ValueError as error:
-        raise TemplateError(f"{origin}: MJML could not compile it: {error}") from None
+        raise TemplateError(
+            f"{origin}: MJML could not compile it: {error}",
+            key="template_not_compiled",
+            params={"file": origin, "problem": str(error)},
+        ) from None
     return html
 
 

@@ -41,6 +41,8 @@ def render_email(issue: Issue, settings: Settings, templates_dir: Path) -> Rende
         raise IssueError(
             f"issue {issue.slug} has no posts and no editorial, so there is nothing to send",
             "write an editorial below the front matter of issue.md, or gather posts into it",
+            key="render_nothing",
+            params={"slug": issue.slug},
         )
     newsletter = settings.newsletter
     texts = load_texts(templates_dir, newsletter.locale)

@@ -75,7 +75,11 @@ def check_source(text: str, where: Path) -> None:
             return
         problem = _tag_problem(tag, attributes[::2], stack[-1])
         if problem:
-            raise TemplateError(f"{where}, line {line}: {problem}")
+            raise TemplateError(
+                f"{where}, line {line}: {problem}",
+                key="template_broken_at",
+                params={"file": where, "line": line, "problem": problem},
+            )
         stack.append(_Open(tag, line, stack[-1].in_html or tag in HTML_CONTENT))
 
     def end(tag: str) -> None:
@@ -90,6 +94,8 @@ def check_source(text: str, where: Path) -> None:
         raise TemplateError(
             f"{where}, line {error.lineno}: not well-formed MJML: {_explain(error, stack)}",
             _WELL_FORMED_HINT,
+            key="template_not_well_formed",
+            params={"file": where, "line": error.lineno, "problem": _explain(error, stack)},
         ) from None
 
 
@@ -107,7 +113,11 @@ def _check_file(path: Path, mtime_ns: int, size: int) -> None:
     try:
         text = read_text(path)
     except UnicodeDecodeError:
-        raise TemplateError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+        raise TemplateError(
+            f"{path}: not UTF-8 text; save it as UTF-8",
+            key="template_not_utf8",
+            params={"file": path},
+        ) from None
     check_source(text, path)
 
 
@@ -131,4 +141,11 @@ def check_document(mjml: str, origin: Path) -> None:
             f"{origin}: the rendered MJML is not well-formed at its line {error.lineno} "
             f"({expat.ErrorString(error.code)}): {excerpt}",
             "check the Jinja expressions that write markup there",
+            key="template_output_broken",
+            params={
+                "file": origin,
+                "line": error.lineno,
+                "problem": expat.ErrorString(error.code),
+                "excerpt": excerpt,
+            },
         ) from None

@@ -82,10 +82,12 @@ def render_template(templates_dir: Path, name: str, context: Mapping[str, Any]) 
         raise TemplateError(
             f"template {missing} not found",
             "restore it from a new workspace (newsletter init) or fix the name that includes it",
+            key="template_missing",
+            params={"file": missing},
         ) from None
     except jinja2.TemplateSyntaxError as error:
-        where = _located(templates_dir, error.filename or name, error.lineno)
-        raise TemplateError(f"{where}: {error.message}") from None
+        path, line = _location(templates_dir, error.filename or name, error.lineno)
+        raise _broken(path, line, str(error.message)) from None
     except (
         jinja2.TemplateError,
         LookupError,
@@ -96,16 +98,25 @@ def render_template(templates_dir: Path, name: str, context: Mapping[str, Any]) 
     ) as error:
         # Templates are maintainers' code: a bad filter argument (e.g. a date format
         # Babel rejects) is their mistake too, reported at the template's line.
-        raise TemplateError(f"{_failing_line(templates_dir, error, name)}: {error}") from None
+        path, line = _failing_line(templates_dir, error, name)
+        raise _broken(path, line, str(error)) from None
 
 
-def _located(templates_dir: Path, filename: str, line: int | None) -> str:
+def _broken(path: Path, line: int | None, problem: str) -> TemplateError:
+    where = f"{path}, line {line}" if line else str(path)
+    return TemplateError(
+        f"{where}: {problem}",
+        key="template_broken_at" if line else "template_broken",
+        params={"file": path, "line": line or "", "problem": problem},
+    )
+
+
+def _location(templates_dir: Path, filename: str, line: int | None) -> tuple[Path, int | None]:
     path = Path(filename)
-    path = path if path.is_absolute() else templates_dir / path
-    return f"{path}, line {line}" if line else str(path)
+    return (path if path.is_absolute() else templates_dir / path), line
 
 
-def _failing_line(templates_dir: Path, error: BaseException, name: str) -> str:
+def _failing_line(templates_dir: Path, error: BaseException, name: str) -> tuple[Path, int | None]:
     """The innermost template frame of a render-time error.
 
     Jinja rewrites tracebacks so that template code appears with the template's own
@@ -118,5 +129,5 @@ def _failing_line(templates_dir: Path, error: BaseException, name: str) -> str:
         if str(Path(frame.filename).resolve()).startswith(root)
     ]
     if frames:
-        return _located(templates_dir, frames[-1].filename, frames[-1].lineno)
-    return str(templates_dir / name)
+        return _location(templates_dir, frames[-1].filename, frames[-1].lineno)
+    return templates_dir / name, None

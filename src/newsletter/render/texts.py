@@ -24,12 +24,23 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return parse_toml(read_text(path))
     except FileNotFoundError:
         raise TemplateError(
-            f"{path}: file not found", "copy it from a new workspace (newsletter init)"
+            f"{path}: file not found",
+            "copy it from a new workspace (newsletter init)",
+            key="template_file_missing",
+            params={"file": path},
         ) from None
     except UnicodeDecodeError:
-        raise TemplateError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+        raise TemplateError(
+            f"{path}: not UTF-8 text; save it as UTF-8",
+            key="template_not_utf8",
+            params={"file": path},
+        ) from None
     except tomllib.TOMLDecodeError as error:
-        raise TemplateError(f"{path}: not valid TOML: {error}") from None
+        raise TemplateError(
+            f"{path}: not valid TOML: {error}",
+            key="template_data_not_toml",
+            params={"file": path, "reason": str(error)},
+        ) from None
 
 
 def load_theme(templates_dir: Path) -> dict[str, Any]:
@@ -49,8 +60,14 @@ def greeting_of(texts: dict[str, Any], source: Path) -> Greeting:
     named, anonymous = texts.get("greeting"), texts.get("greeting_without_name")
     if not isinstance(named, str) or "{first_name}" not in named:
         raise TemplateError(
-            f'{source}: greeting: expected a text with {{first_name}} in it, like "Hallo {{first_name}},"'
+            f'{source}: greeting: expected a text with {{first_name}} in it, like "Hallo {{first_name}},"',
+            key="texts_bad_greeting",
+            params={"file": source},
         )
     if not isinstance(anonymous, str):
-        raise TemplateError(f'{source}: greeting_without_name: expected a text like "Hallo,"')
+        raise TemplateError(
+            f'{source}: greeting_without_name: expected a text like "Hallo,"',
+            key="texts_bad_anonymous_greeting",
+            params={"file": source},
+        )
     return Greeting(named=named, anonymous=anonymous)

@@ -27,11 +27,17 @@ def signup_texts(templates_dir: Path, settings: NewsletterSettings) -> dict[str,
         raise TemplateError(
             f"{source}: [signup] consent: missing (the consent text people agree to)",
             "copy the [signup] table from a new workspace (newsletter init) and adapt it",
+            key="signup_no_consent",
+            params={"file": source},
         )
     texts = {}
     for key, value in table.items():
         if not isinstance(value, str):
-            raise TemplateError(f"{source}: [signup] {key}: expected a text")
+            raise TemplateError(
+                f"{source}: [signup] {key}: expected a text",
+                key="signup_text_not_text",
+                params={"file": source, "name": key},
+            )
         texts[key] = value.replace("{name}", settings.name)
     return texts
 

@@ -75,7 +75,12 @@ def read_feed_file(path: Path, label: str, max_bytes: int) -> bytes:
     fix = 'check "path" of this source in newsletter.toml'
     try:
         if path.stat().st_size > max_bytes:
-            raise SourceError(f"{where}: {path} is larger than {max_bytes // 1024 // 1024} MB")
+            most = f"{max_bytes // 1024 // 1024} MB"
+            raise SourceError(
+                f"{where}: {path} is larger than {most}",
+                key="feed_file_too_large",
+                params={"label": label, "path": path, "most": most},
+            )
         return path.read_bytes()
     except FileNotFoundError:
         raise SourceError(
@@ -136,7 +141,12 @@ def parse_feed(
 ) -> SourceResult:
     where = f'feed "{label}"'
     if _HTML_PAGE.match(data[:4096]):
-        raise SourceError(f"{where} is a web page, not an RSS or Atom feed", _NOT_A_FEED_HINT)
+        raise SourceError(
+            f"{where} is a web page, not an RSS or Atom feed",
+            _NOT_A_FEED_HINT,
+            key="feed_is_web_page",
+            params={"label": label},
+        )
     try:
         parsed = _feedparser_parse(data, since)
     except TooManyAttributes as error:
@@ -144,6 +154,8 @@ def parse_feed(
             f"{where} is too complex to read: {error} (a news feed needs a handful, the limit "
             f"is {MAX_ATTRIBUTES})",
             "the feed is broken or hostile: check the address or tell the website's maintainers",
+            key="feed_too_complex",
+            params={"label": label, "line": error.line, "count": error.count},
         ) from None
     # feedparser's own failures on broken input: an encoding declared in bytes no codec
     # takes (UnicodeDecodeError), an unknown codec (LookupError), ...
@@ -151,9 +163,16 @@ def parse_feed(
         raise SourceError(
             f"{where} cannot be read ({type(error).__name__}: {error})",
             "the feed is broken: tell the website's maintainers",
+            key="feed_broken",
+            params={"label": label, "reason": f"{type(error).__name__}: {error}"},
         ) from None
     if not parsed.get("version") and not parsed.entries:
-        raise SourceError(f"{where} is not an RSS or Atom feed", _NOT_A_FEED_HINT)
+        raise SourceError(
+            f"{where} is not an RSS or Atom feed",
+            _NOT_A_FEED_HINT,
+            key="feed_not_a_feed",
+            params={"label": label},
+        )
     warnings: list[str] = []
     if parsed.get("bozo"):
         warnings.append(

@@ -216,7 +216,7 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
     opener = _opener(limits.read_timeout, time.monotonic() + limits.total_timeout)
     try:
         with opener.open(request, timeout=limits.connect_timeout) as response:
-            data = _read_limited(response, limits.max_bytes, where)
+            data = _read_limited(response, limits.max_bytes, label)
             final_url, answered = response.url, response.headers
     except urllib.error.HTTPError as error:
         error.close()
@@ -225,7 +225,9 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
                 return Fetched(cache.body.read_bytes(), from_cache=True)
             except OSError as unreadable:
                 raise SourceError(
-                    f"{where}: the cached copy cannot be read ({unreadable})"
+                    f"{where}: the cached copy cannot be read ({unreadable})",
+                    key="feed_cache_unreadable",
+                    params={"label": label, "reason": unreadable.strerror or str(unreadable)},
                 ) from None
         # A redirect urllib does not follow (to file:, or in a loop) says why in its reason.
         redirect = 300 <= error.code < 400
@@ -265,11 +267,14 @@ def fetch(url: str, label: str, cache_dir: Path, limits: FetchLimits) -> Fetched
     return Fetched(data, from_cache=False)
 
 
-def _read_limited(response: http.client.HTTPResponse, max_bytes: int, where: str) -> bytes:
+def _read_limited(response: http.client.HTTPResponse, max_bytes: int, label: str) -> bytes:
     """The body, uncompressed; the size limit holds for what it unpacks to as well."""
+    where = f'feed "{label}"'
     limit = SourceError(
         f"{where}: larger than the limit of {max_bytes / _MB:g} MB",
         "a feed that big is not a news feed; check the address",
+        key="feed_too_large",
+        params={"label": label, "most": f"{max_bytes / _MB:g} MB"},
     )
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -287,14 +292,20 @@ def _read_limited(response: http.client.HTTPResponse, max_bytes: int, where: str
     server_fault = "the website's server is at fault: try again later or tell its maintainers"
     if encoding not in ("gzip", "x-gzip"):
         raise SourceError(
-            f"{where}: the server sent the feed encoded as {encoding!r}, not gzip", server_fault
+            f"{where}: the server sent the feed encoded as {encoding!r}, not gzip",
+            server_fault,
+            key="feed_bad_encoding",
+            params={"label": label, "encoding": encoding},
         )
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         body = inflater.decompress(data, max_bytes + 1)
     except zlib.error as error:
         raise SourceError(
-            f"{where}: the compressed feed is damaged ({error})", server_fault
+            f"{where}: the compressed feed is damaged ({error})",
+            server_fault,
+            key="feed_damaged",
+            params={"label": label, "reason": str(error)},
         ) from None
     if len(body) > max_bytes or inflater.unconsumed_tail:
         raise limit
@@ -303,5 +314,7 @@ def _read_limited(response: http.client.HTTPResponse, max_bytes: int, where: str
         raise SourceError(
             f"{where}: the compressed feed ends before its end (the download was cut off)",
             server_fault,
+            key="feed_cut_off",
+            params={"label": label},
         )
     return body

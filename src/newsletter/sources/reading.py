@@ -105,6 +105,8 @@ class SourceReader:
                     f'reading the source "{source.label}" stopped unexpectedly '
                     f"(exit code {worker.exitcode})",
                     "run gather again; if it happens again, report it with --verbose",
+                    key="source_stopped",
+                    params={"label": source.label, "code": worker.exitcode},
                 ) from None
             if isinstance(value, BaseException):
                 raise value

@@ -334,9 +334,15 @@ def _translated(path: Path) -> Iterator[None]:
             raise DatabaseError(
                 f"{path}: the database is busy (another newsletter command is writing to it)",
                 "wait until it has finished, then run this again",
+                key="database_busy",
+                params={"file": path},
             ) from None
         if "readonly" in text or "disk" in text:
-            raise DatabaseError(f"{path}: cannot write the database: {text}") from None
+            raise DatabaseError(
+                f"{path}: cannot write the database: {text}",
+                key="database_not_writable",
+                params={"file": path, "reason": text},
+            ) from None
         raise
 
 
@@ -346,6 +352,8 @@ def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> D
         raise DatabaseError(
             f"{path}: the folder {path.parent} does not exist",
             "create it, or change [database] path in newsletter.toml",
+            key="database_folder_missing",
+            params={"file": path, "folder": path.parent},
         )
     _create_private(path)
     try:
@@ -357,6 +365,8 @@ def open_database(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> D
         raise DatabaseError(
             f"{path}: cannot open the database: {error}",
             "check that the file is a newsletter database and that you may write to it",
+            key="database_unreadable",
+            params={"file": path, "reason": str(error)},
         ) from None
     database = Database(connection, path)
     try:
@@ -393,6 +403,12 @@ def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
             f"{database.path}: the database has schema version {database.schema_version}, "
             f"but this newsletter version knows only up to {len(migrations)}",
             "update newsletter to the version that wrote it before using this database",
+            key="database_too_new",
+            params={
+                "file": database.path,
+                "version": database.schema_version,
+                "known": len(migrations),
+            },
         )
     for number, migration in enumerate(migrations, start=1):
         with database.transaction() as connection:
@@ -407,6 +423,8 @@ def _migrate(database: Database, migrations: Sequence[Migration]) -> None:
                     f"{database.path}: upgrading the database to version {number} "
                     f"({migration.name}) failed: {error}",
                     "the database was left as it was; report this with the output of --verbose",
+                    key="database_upgrade_failed",
+                    params={"file": database.path, "version": number, "reason": str(error)},
                 ) from None
             connection.execute(f"PRAGMA user_version = {number}")
 
@@ -440,10 +458,12 @@ def all_lists(db: Database) -> list[MailingList]:
 def require_list(db: Database, name: str) -> MailingList:
     found = find_list(db, name)
     if found is None:
-        names = ", ".join(item.name for item in all_lists(db)) or "none yet"
+        known = ", ".join(item.name for item in all_lists(db))
         raise MemberError(
-            f'there is no list "{name}" (lists: {names})',
+            f'there is no list "{name}" (lists: {known or "none yet"})',
             'see "newsletter members lists", or create it with "newsletter members lists create"',
+            key="list_unknown" if known else "list_unknown_no_lists",
+            params={"name": name, "lists": known},
         )
     return found
 

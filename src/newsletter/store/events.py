@@ -77,4 +77,6 @@ class WebEvent:
             raise WebError(
                 f"the web server sent an event this version cannot read ({error})",
                 "update newsletter on both machines to the same version",
+                key="sync_event_unreadable",
+                params={"reason": str(error)},
             ) from None

@@ -100,6 +100,8 @@ class Request:
             raise WebError(
                 f"the web server sent a sign-up this version cannot read ({error})",
                 "update newsletter on both machines to the same version",
+                key="sync_signup_unreadable",
+                params={"reason": str(error)},
             ) from None
 
 

@@ -51,7 +51,9 @@ def require_recent_sync(workspace: Workspace, now: datetime) -> None:
     last = last_sync(workspace)
     if last is None:
         raise WebError(
-            "the web server's unsubscribes have never been brought in (web_remote = true)", hint
+            "the web server's unsubscribes have never been brought in (web_remote = true)",
+            hint,
+            key="sync_never",
         )
     age = now - last
     if age > MAX_SYNC_AGE:
@@ -60,4 +62,6 @@ def require_recent_sync(workspace: Workspace, now: datetime) -> None:
             f"the last sync with the web server was {minutes} minutes ago; unsubscribes since "
             "then would be missed",
             hint,
+            key="sync_too_old",
+            params={"minutes": minutes},
         )
