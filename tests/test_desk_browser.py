@@ -27,6 +27,7 @@ from newsletter.demo import SAMPLE_MEMBERS, demo_workspace
 from newsletter.mailsink import MailSink
 from newsletter.members.manage import add_member
 from newsletter.workspace import Workspace
+from tests.deliver_support import Call, ScriptedSink
 from tests.desk_support import RunningDesk, desk_running
 from tests.test_desk_send import SLUG, members_on_list, sending_workspace
 
@@ -245,3 +246,29 @@ def test_the_desk_works_by_keyboard_with_visible_focus(browser: Browser, tmp_pat
             check_page(page, "kein-zugang")
         finally:
             stranger.close()
+
+
+def test_a_send_that_stops_shows_why_and_the_fix_without_a_reload(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # The relay takes four messages, then refuses our sender: the send stops while the
+    # progress page is open.
+    def mail(call: Call) -> str | None:
+        return "554 5.7.1 sender not allowed" if call.accepted >= 4 else None
+
+    with ScriptedSink(mail=mail) as sink:
+        workspace = sending_workspace(tmp_path / "ws", sink, "2/s")
+        with desk_running(workspace.root) as desk, desk_page(browser, desk) as page:
+            page.goto(f"{desk.url}/ausgaben/{SLUG}/versand")
+            page.get_by_role("button", name="Jetzt senden").click()
+            expect(page.get_by_role("button", name="Anhalten")).to_be_visible()
+            error = page.locator('[data-field="error"]')
+            assert error.is_hidden()
+            expect(page.locator('[data-field="state_text"]')).to_contain_text(
+                "Abgebrochen", timeout=30000
+            )
+            expect(error).to_be_visible()
+            expect(error).to_contain_text("lehnt unsere Absenderadresse ab")
+            expect(page.locator('[data-field="hint"]')).to_contain_text("Prüfen Sie from")
+            expect(page.locator('[data-field="hint"]')).to_be_visible()
+            assert "sender not allowed" in (error.text_content() or "")

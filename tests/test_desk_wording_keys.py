@@ -275,4 +275,8 @@ def test_the_versand_progress_shows_the_fix_with_the_reason(
         page = client.get(f"/ausgaben/{SLUG}/versand").text
     assert stand["hint"].startswith("Prüfen Sie host und port in [smtp]")
     assert f"Keine Verbindung zum Mailserver 127.0.0.1:{closed}" in page
-    assert "So beheben Sie es:</strong> Prüfen Sie host und port in [smtp]" in page
+    # Shown (not hidden) beside the reason; desk.js keeps both up to date while the page is open.
+    assert (
+        '<p data-shown-with="hint"><strong>So beheben Sie es:</strong> '
+        '<span data-field="hint">Prüfen Sie host und port in [smtp]' in page
+    )

@@ -31,6 +31,10 @@ if (stand && stand.dataset.source) {
           element.textContent = values[name];
         }
       }
+      // Why a send stopped, and its fix: shown as soon as the desk knows, not after a reload.
+      for (const element of stand.querySelectorAll("[data-shown-with]")) {
+        element.hidden = !values[element.dataset.shownWith] || !values.error;
+      }
       if (!values.active && values.state !== "elsewhere") {
         const form = stand.querySelector("form");
         if (form) {
