@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from newsletter.demo import demo_workspace
@@ -58,3 +59,20 @@ def test_the_demo_ends_with_how_to_open_its_workspace_in_the_desk(tmp_path: Path
     result = CliRunner().invoke(app, ["demo", "--keep", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert f"newsletter --workspace {tmp_path / 'demo' / 'workspace'} desk" in result.stdout
+
+
+def test_an_issue_whose_file_cannot_be_read_shows_why_and_the_fix_in_its_row(
+    tmp_path: Path,
+) -> None:
+    workspace = demo_workspace(tmp_path / "ws", 2525)
+    issue_md = workspace.issues_dir / "2026-11" / "issue.md"
+    text = issue_md.read_text(encoding="utf-8")
+    # A subject with a quote opened and never closed: the front matter is not YAML.
+    broken = re.sub(r"(?m)^subject: .*$", 'subject: "Grüne: im November', text, count=1)
+    assert broken != text
+    issue_md.write_text(broken, encoding="utf-8")
+    with desk_running(workspace.root) as desk:
+        page = desk.client().get("/").text
+    row = page.split('<th scope="row">2026-11</th>')[1].split("</tr>")[0]
+    assert "Der Kopf der Datei ist nicht lesbar" in row
+    assert "So beheben Sie es:</strong> Enthält ein Text dort" in row

@@ -51,10 +51,12 @@ def overview(context: Context, request: Request) -> Response:
     if context.settings is not None:
         texts = context.texts["overview"]
         for row in issue_rows(context.workspace):
+            words = context.said(row.problem) if row.problem else None
             rows.append(
                 {
                     "slug": row.slug,
-                    "subject": context.said(row.problem).message if row.problem else row.subject,
+                    "subject": words.message if words else row.subject,
+                    "fix": words.hint if words else "",
                     "state": row.state.value,
                     "numbers": _numbers(texts, row),
                     "editable": row.editable,
