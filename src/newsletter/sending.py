@@ -325,9 +325,10 @@ class Rerendered:
 def render_if_stale(
     workspace: Workspace, issue_dir: Path, on_create: Callable[[str], None] | None = None
 ) -> Rerendered | None:
-    """Before a test send: render the issue when its build is older than issue.md or a
-    template (or missing), with the very function ``render`` uses, so the test shows the
-    edits it is there to check. A sent issue keeps its frozen build: that is what goes out."""
+    """Before a test send: render the issue when its build is older than issue.md, a
+    template or a change of [newsletter] (or missing), with the very function ``render``
+    uses, so the test shows the edits it is there to check. A sent issue keeps its frozen
+    build: that is what goes out."""
     with store.open_database(workspace.database_path) as db:
         sent = journal.is_sent(db, issue_dir.name)
     if sent or read_sent_mark(issue_dir) is not None:
