@@ -337,3 +337,16 @@ def test_a_build_from_before_the_settings_were_kept_is_still_sent(
     _set_setting(ready, "name", "Grüne Nachbarstadt")
     result = run(ready, "send", SLUG, "--yes")
     assert result.exit_code == 0, result.output
+
+
+def test_a_test_send_after_web_url_changed_renders_first_and_shows_the_new_address(
+    ready: Workspace, mail_sink: MailSink
+) -> None:
+    _set_setting(ready, "web_url", "https://mitmachen.example.org/newsletter")
+    result = run(ready, "send", SLUG, "--test", "ich@example.org")
+    assert result.exit_code == 0, result.output
+    sent = email.message_from_bytes(mail_sink.received[0].data, policy=default)
+    html = sent.get_body(("html",))
+    assert html is not None
+    assert "https://mitmachen.example.org/newsletter/" in html.get_content()
+    assert "https://newsletter.example.org/" not in html.get_content()
