@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import queue
+import socket
 import ssl
 import subprocess
 from collections import Counter
@@ -241,3 +242,10 @@ def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (a typo in [smtp] port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -20,6 +20,7 @@ from newsletter.mailsink import MailSink
 from newsletter.sending import SEND_LOCK
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
+from tests.deliver_support import closed_port
 from tests.desk_support import RunningDesk, desk_running
 from tests.test_desk_send import SLUG, sending_workspace
 
@@ -125,9 +126,7 @@ def wait_for_error(desk: RunningDesk, client: object, seconds: float = 30) -> st
 
 def test_a_failed_connection_is_german_in_the_progress(tmp_path: Path, mail_sink: MailSink) -> None:
     workspace = sending_workspace(tmp_path / "ws", mail_sink, "1000/s")
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = closed_port()
     settings = workspace.settings_file.read_text(encoding="utf-8")
     workspace.settings_file.write_text(
         re.sub(r"(?m)^port = \d+$", f"port = {closed}", settings), encoding="utf-8"
@@ -136,7 +135,16 @@ def test_a_failed_connection_is_german_in_the_progress(tmp_path: Path, mail_sink
         client = desk.client()
         desk.post(client, f"/ausgaben/{SLUG}/versand")
         error = wait_for_error(desk, client)
+        stand = client.get(f"/ausgaben/{SLUG}/versand/stand").json()
+        page = client.get(f"/ausgaben/{SLUG}/versand").text
     assert f"Keine Verbindung zum Mailserver 127.0.0.1:{closed}" in error
+    assert stand["hint"].startswith("Prüfen Sie host und port in [smtp]")
+    assert f"Keine Verbindung zum Mailserver 127.0.0.1:{closed}" in page
+    # Shown (not hidden) beside the reason; desk.js keeps both up to date while the page is open.
+    assert (
+        '<p data-shown-with="hint"><strong>So beheben Sie es:</strong> '
+        '<span data-field="hint">Prüfen Sie host und port in [smtp]' in page
+    )
 
 
 def test_an_unknown_key_or_a_wording_that_does_not_fit_shows_the_english_text() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import re
-import socket
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ import newsletter
 from newsletter.mailsink import MailSink
 from newsletter.workspace import Workspace
 from tests.desk_support import desk_running
-from tests.test_desk_errors import wait_for_error
 from tests.test_desk_send import SLUG, sending_workspace
 from tests.test_gather_support import FeedServer
 
@@ -175,12 +173,6 @@ def test_the_checks_above_can_fail() -> None:
 # ---------------------------------------------------------------- met on the desk
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # nobody listens once it is closed
-
-
 def test_a_web_page_instead_of_a_feed_is_german_on_neue_ausgabe_and_english_on_the_cli(
     tmp_path: Path,
 ) -> None:
@@ -256,27 +248,3 @@ def test_a_wrong_rate_is_german_on_the_overview(workspace: Workspace) -> None:
     assert "„schnell“ ist keine gültige Rate" in page
     assert "pro s, min oder h" in page
     assert "expected a rate" not in page
-
-
-def test_the_versand_progress_shows_the_fix_with_the_reason(
-    tmp_path: Path, mail_sink: MailSink
-) -> None:
-    workspace = sending_workspace(tmp_path / "ws", mail_sink, "1000/s")
-    closed = _closed_port()
-    settings = workspace.settings_file.read_text(encoding="utf-8")
-    workspace.settings_file.write_text(
-        re.sub(r"(?m)^port = \d+$", f"port = {closed}", settings), encoding="utf-8"
-    )
-    with desk_running(workspace.root) as desk:
-        client = desk.client()
-        desk.post(client, f"/ausgaben/{SLUG}/versand")
-        wait_for_error(desk, client)
-        stand = client.get(f"/ausgaben/{SLUG}/versand/stand").json()
-        page = client.get(f"/ausgaben/{SLUG}/versand").text
-    assert stand["hint"].startswith("Prüfen Sie host und port in [smtp]")
-    assert f"Keine Verbindung zum Mailserver 127.0.0.1:{closed}" in page
-    # Shown (not hidden) beside the reason; desk.js keeps both up to date while the page is open.
-    assert (
-        '<p data-shown-with="hint"><strong>So beheben Sie es:</strong> '
-        '<span data-field="hint">Prüfen Sie host und port in [smtp]' in page
-    )

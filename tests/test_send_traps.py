@@ -9,7 +9,6 @@ import email
 import multiprocessing
 import os
 import signal
-import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from newsletter.demo import demo_workspace
 from newsletter.issue import ISSUE_FILE, read_sent_mark
 from newsletter.workspace import Workspace
 from tests.conftest import CliRun
-from tests.deliver_support import Call, ScriptedSink
+from tests.deliver_support import Call, ScriptedSink, closed_port
 from tests.test_send_dkim import with_dkim
 
 SLUG = "2026-11"
@@ -104,13 +103,6 @@ def set_port(workspace: Workspace, old: int, new: int) -> None:
     workspace.settings_file.write_text(
         text.replace(f"port = {old}\n", f"port = {new}\n"), encoding="utf-8"
     )
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 where nothing listens (a typo in [smtp] port)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ---------------------------------------------------------------- 1. resuming
